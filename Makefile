@@ -1,0 +1,61 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# qemu-ioasid top-level Makefile.  `./configure` materialises the QEMU tree in
+# build/; this file drives the build, the tests, the demo and the benchmark.
+
+SRC := $(CURDIR)
+BUILD := $(SRC)/build
+OBJ := $(BUILD)/obj
+export PATH := /usr/lib/ccache:$(PATH)
+
+# The qtests we own, plus the upstream ones our devices and commands must
+# keep passing (they exercise every device and every QMP/HMP command).
+OUR_QTESTS := ioasid-vfio-test
+UPSTREAM_QTESTS := intel-iommu-test qmp-cmd-test test-hmp device-introspect-test
+QTESTS := $(OUR_QTESTS) $(UPSTREAM_QTESTS)
+
+OVERLAY := $(shell git -C $(SRC) ls-files -co --exclude-standard \
+	backends hw include qapi system monitor tests docs patches 2>/dev/null)
+
+.PHONY: all build configure check run bench checkpatch clean distclean
+
+all: build
+
+# Re-materialise when patches or the set of our files change.
+$(BUILD)/.configured: configure $(wildcard patches/*.patch) $(OVERLAY)
+	./configure
+	@touch $@
+
+configure: $(BUILD)/.configured
+
+# Firmware: option ROMs built from the tree, SeaBIOS and iPXE from Debian.
+# A binary run from the build tree looks in build/obj/qemu-bundle/<dir>
+# for each directory of its firmware path, so link them there.
+FIRMWARE_DIRS := $(OBJ)/pc-bios/optionrom /usr/share/seabios /usr/lib/ipxe/qemu
+
+build: $(BUILD)/.configured
+	ninja -C $(OBJ) qemu-system-x86_64 $(addprefix tests/qtest/,$(QTESTS))
+	$(MAKE) -C $(OBJ)/pc-bios/optionrom
+	@for d in $(FIRMWARE_DIRS); do \
+	    mkdir -p $(OBJ)/qemu-bundle$$(dirname $$d); \
+	    ln -sfn $$d $(OBJ)/qemu-bundle$$d; \
+	done
+
+check: build
+	$(SRC)/scripts/run-tests.sh $(OBJ) $(QTESTS)
+
+run: build
+	$(SRC)/scripts/demo.sh $(OBJ)
+
+bench: build
+	$(SRC)/scripts/bench.sh $(OBJ)
+
+checkpatch: $(BUILD)/.configured
+	perl $(BUILD)/qemu/scripts/checkpatch.pl --no-tree -f \
+	    $(shell git -C $(SRC) ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(OBJ) $(BUILD)/.configured
+
+distclean:
+	rm -rf $(BUILD)

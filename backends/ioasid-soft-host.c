@@ -1,0 +1,418 @@
+/*
+ * qemu-ioasid: the embedded software host (/dev/ioasid semantics in-process)
+ *
+ * Copyright (c) 2026 The qemu-ioasid authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * Invariants of the mapping table of an IOASID (IOASIDSoftSpace.mappings):
+ *  - mappings never overlap: MAP_DMA over any mapped byte fails (EEXIST);
+ *  - a mapping's flags are uniform over its whole range; UNMAP_DMA of part of
+ *    a mapping splits it, and both remaining parts keep the flags and the
+ *    matching part of the backing address;
+ *  - mappings are never merged: one MAP_DMA call is one mapping, so a table
+ *    always shows exactly the calls the host was given (coalescing is the
+ *    caller's business);
+ *  - every range is aligned to IOASID_SOFT_PAGE_SIZE.
+ * A device is attached to at most one IOASID; an IOASID with attached
+ * devices cannot be freed.  There is no locking: QEMU calls the host with
+ * the BQL held.
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/interval-tree.h"
+#include "system/ioasid-soft-host.h"
+
+#define IOASID_SOFT_PAGE_SIZE   4096ULL
+#define IOASID_SOFT_PGSIZES     ((1ULL << 12) | (1ULL << 21) | (1ULL << 30))
+#define IOASID_SOFT_MAX_IOASIDS 65535
+
+typedef struct IOASIDSoftMapping {
+    IntervalTreeNode node;      /* [iova, iova + size - 1] */
+    uint64_t addr;
+    uint32_t flags;
+} IOASIDSoftMapping;
+
+typedef struct IOASIDSoftSpace {
+    uint32_t id;
+    bool enforce_snoop;
+    IntervalTreeRoot mappings;
+    unsigned int ndevices;
+    uint64_t map_calls;
+    uint64_t unmap_calls;
+} IOASIDSoftSpace;
+
+struct IOASIDSoftHost {
+    uint32_t info_flags;        /* IOASID_INFO_* */
+    GTree *spaces;              /* IOASID -> IOASIDSoftSpace */
+    GTree *devices;             /* dev_id -> IOASIDSoftSpace it is attached to */
+    uint32_t next_id;
+};
+
+static gint ioasid_soft_cmp_u32(gconstpointer a, gconstpointer b,
+                                gpointer unused)
+{
+    uint32_t x = GPOINTER_TO_UINT(a), y = GPOINTER_TO_UINT(b);
+
+    return x < y ? -1 : x > y;
+}
+
+static void ioasid_soft_space_clear(IOASIDSoftSpace *space)
+{
+    IntervalTreeNode *n;
+
+    while ((n = interval_tree_iter_first(&space->mappings, 0, UINT64_MAX))) {
+        interval_tree_remove(n, &space->mappings);
+        g_free(container_of(n, IOASIDSoftMapping, node));
+    }
+}
+
+static void ioasid_soft_space_destroy(gpointer p)
+{
+    IOASIDSoftSpace *space = p;
+
+    ioasid_soft_space_clear(space);
+    g_free(space);
+}
+
+IOASIDSoftHost *ioasid_soft_host_new(bool can_block_nosnoop,
+                                     bool platform_nosnoop)
+{
+    IOASIDSoftHost *host = g_new0(IOASIDSoftHost, 1);
+
+    host->info_flags = (can_block_nosnoop ? IOASID_INFO_CAN_BLOCK_NOSNOOP : 0) |
+                       (platform_nosnoop ? IOASID_INFO_PLATFORM_NOSNOOP : 0);
+    host->spaces = g_tree_new_full(ioasid_soft_cmp_u32, NULL, NULL,
+                                   ioasid_soft_space_destroy);
+    host->devices = g_tree_new_full(ioasid_soft_cmp_u32, NULL, NULL, NULL);
+    host->next_id = 1;
+    return host;
+}
+
+void ioasid_soft_host_free(IOASIDSoftHost *host)
+{
+    if (host) {
+        g_tree_destroy(host->devices);
+        g_tree_destroy(host->spaces);
+        g_free(host);
+    }
+}
+
+static IOASIDSoftSpace *ioasid_soft_lookup(IOASIDSoftHost *host, uint32_t id)
+{
+    return g_tree_lookup(host->spaces, GUINT_TO_POINTER(id));
+}
+
+/* A range is valid if non-empty, page aligned and not wrapping. */
+static bool ioasid_soft_range_ok(uint64_t iova, uint64_t size)
+{
+    return size && !(iova & (IOASID_SOFT_PAGE_SIZE - 1)) &&
+           !(size & (IOASID_SOFT_PAGE_SIZE - 1)) && iova + size - 1 >= iova;
+}
+
+static long ioasid_soft_get_info(IOASIDSoftHost *host, struct ioasid_info *info)
+{
+    if (info->argsz < sizeof(*info)) {
+        return -EINVAL;
+    }
+    info->flags = host->info_flags;
+    info->pgsize_bitmap = IOASID_SOFT_PGSIZES;
+    return 0;
+}
+
+static long ioasid_soft_alloc(IOASIDSoftHost *host, struct ioasid_alloc *a)
+{
+    IOASIDSoftSpace *space;
+    unsigned int tries;
+
+    if (a->argsz < sizeof(*a) || (a->flags & ~IOASID_ALLOC_ENFORCE_SNOOP)) {
+        return -EINVAL;
+    }
+    if ((a->flags & IOASID_ALLOC_ENFORCE_SNOOP) &&
+        !(host->info_flags & IOASID_INFO_CAN_BLOCK_NOSNOOP)) {
+        return -EOPNOTSUPP;
+    }
+    for (tries = 0; ioasid_soft_lookup(host, host->next_id); tries++) {
+        if (tries == IOASID_SOFT_MAX_IOASIDS) {
+            return -ENOSPC;
+        }
+        host->next_id = host->next_id % IOASID_SOFT_MAX_IOASIDS + 1;
+    }
+    space = g_new0(IOASIDSoftSpace, 1);
+    space->id = host->next_id;
+    space->enforce_snoop = a->flags & IOASID_ALLOC_ENFORCE_SNOOP;
+    space->mappings = (IntervalTreeRoot) { };
+    g_tree_insert(host->spaces, GUINT_TO_POINTER(space->id), space);
+    host->next_id = host->next_id % IOASID_SOFT_MAX_IOASIDS + 1;
+    a->ioasid = space->id;
+    return 0;
+}
+
+static long ioasid_soft_free_ioasid(IOASIDSoftHost *host, uint32_t id)
+{
+    IOASIDSoftSpace *space = ioasid_soft_lookup(host, id);
+
+    if (!space) {
+        return -ENOENT;
+    }
+    if (space->ndevices) {
+        return -EBUSY;
+    }
+    g_tree_remove(host->spaces, GUINT_TO_POINTER(id));
+    return 0;
+}
+
+static void ioasid_soft_insert(IOASIDSoftSpace *space, uint64_t iova,
+                               uint64_t last, uint64_t addr, uint32_t flags)
+{
+    IOASIDSoftMapping *m = g_new0(IOASIDSoftMapping, 1);
+
+    m->node.start = iova;
+    m->node.last = last;
+    m->addr = addr;
+    m->flags = flags;
+    interval_tree_insert(&m->node, &space->mappings);
+}
+
+static long ioasid_soft_map(IOASIDSoftHost *host, struct ioasid_dma_map *map)
+{
+    const uint32_t known = IOASID_DMA_MAP_FLAG_READ |
+                           IOASID_DMA_MAP_FLAG_WRITE |
+                           IOASID_DMA_MAP_FLAG_BLOCK_NOSNOOP;
+    IOASIDSoftSpace *space;
+
+    if (map->argsz < sizeof(*map)) {
+        return -EINVAL;
+    }
+    space = ioasid_soft_lookup(host, map->ioasid);
+    if (!space) {
+        return -ENOENT;
+    }
+    space->map_calls++;
+    if ((map->flags & ~known) ||
+        !(map->flags & (IOASID_DMA_MAP_FLAG_READ | IOASID_DMA_MAP_FLAG_WRITE)) ||
+        !ioasid_soft_range_ok(map->iova, map->size) ||
+        !ioasid_soft_range_ok(map->vaddr, map->size)) {
+        return -EINVAL;
+    }
+    if ((map->flags & IOASID_DMA_MAP_FLAG_BLOCK_NOSNOOP) &&
+        !(host->info_flags & IOASID_INFO_CAN_BLOCK_NOSNOOP)) {
+        return -EOPNOTSUPP;
+    }
+    if (interval_tree_iter_first(&space->mappings, map->iova,
+                                 map->iova + map->size - 1)) {
+        return -EEXIST;
+    }
+    ioasid_soft_insert(space, map->iova, map->iova + map->size - 1,
+                       map->vaddr, map->flags);
+    return 0;
+}
+
+static long ioasid_soft_unmap(IOASIDSoftHost *host,
+                              struct ioasid_dma_unmap *unmap)
+{
+    IOASIDSoftSpace *space;
+    IntervalTreeNode *n;
+    uint64_t first, last, unmapped = 0;
+
+    if (unmap->argsz < sizeof(*unmap)) {
+        return -EINVAL;
+    }
+    space = ioasid_soft_lookup(host, unmap->ioasid);
+    if (!space) {
+        return -ENOENT;
+    }
+    space->unmap_calls++;
+    if (unmap->flags || !ioasid_soft_range_ok(unmap->iova, unmap->size)) {
+        return -EINVAL;
+    }
+    first = unmap->iova;
+    last = unmap->iova + unmap->size - 1;
+    while ((n = interval_tree_iter_first(&space->mappings, first, last))) {
+        IOASIDSoftMapping *m = container_of(n, IOASIDSoftMapping, node);
+
+        interval_tree_remove(n, &space->mappings);
+        /* Keep what lies outside [first, last], with the same flags. */
+        if (n->start < first) {
+            ioasid_soft_insert(space, n->start, first - 1, m->addr, m->flags);
+        }
+        if (n->last > last) {
+            ioasid_soft_insert(space, last + 1, n->last,
+                               m->addr + (last + 1 - n->start), m->flags);
+        }
+        unmapped += MIN(n->last, last) - MAX(n->start, first) + 1;
+        g_free(m);
+    }
+    unmap->size = unmapped;
+    return 0;
+}
+
+static long ioasid_soft_attach(IOASIDSoftHost *host,
+                               struct ioasid_device_attach *at, bool attach)
+{
+    IOASIDSoftSpace *space, *cur;
+
+    if (at->argsz < sizeof(*at) || at->flags) {
+        return -EINVAL;
+    }
+    space = ioasid_soft_lookup(host, at->ioasid);
+    if (!space) {
+        return -ENOENT;
+    }
+    cur = g_tree_lookup(host->devices, GUINT_TO_POINTER(at->dev_id));
+    if (attach) {
+        if (cur) {
+            return -EBUSY;
+        }
+        g_tree_insert(host->devices, GUINT_TO_POINTER(at->dev_id), space);
+        space->ndevices++;
+    } else {
+        if (cur != space) {
+            return -ENOENT;
+        }
+        g_tree_remove(host->devices, GUINT_TO_POINTER(at->dev_id));
+        space->ndevices--;
+    }
+    return 0;
+}
+
+long ioasid_soft_host_ioctl(IOASIDSoftHost *host, unsigned long cmd,
+                            void *arg)
+{
+    switch (cmd) {
+    case IOASID_GET_API_VERSION:
+        return IOASID_API_VERSION;
+    case IOASID_CHECK_EXTENSION:
+        return (uintptr_t)arg == IOASID_EXT_DMA_NO_SNOOP;
+    case IOASID_GET_INFO:
+        return ioasid_soft_get_info(host, arg);
+    case IOASID_ALLOC:
+        return ioasid_soft_alloc(host, arg);
+    case IOASID_FREE:
+        return ioasid_soft_free_ioasid(host, (uintptr_t)arg);
+    case IOASID_MAP_DMA:
+        return ioasid_soft_map(host, arg);
+    case IOASID_UNMAP_DMA:
+        return ioasid_soft_unmap(host, arg);
+    case IOASID_ATTACH_DEVICE:
+        return ioasid_soft_attach(host, arg, true);
+    case IOASID_DETACH_DEVICE:
+        return ioasid_soft_attach(host, arg, false);
+    default:
+        return -ENOTTY;
+    }
+}
+
+int ioasid_soft_host_translate(IOASIDSoftHost *host, uint32_t dev_id,
+                               uint64_t iova, bool is_write, uint64_t *addr,
+                               uint64_t *len, bool *block_nosnoop)
+{
+    IOASIDSoftSpace *space = g_tree_lookup(host->devices,
+                                           GUINT_TO_POINTER(dev_id));
+    IntervalTreeNode *n;
+    IOASIDSoftMapping *m;
+    uint32_t need = is_write ? IOASID_DMA_MAP_FLAG_WRITE
+                             : IOASID_DMA_MAP_FLAG_READ;
+
+    if (!space) {
+        return -ENOENT;
+    }
+    n = interval_tree_iter_first(&space->mappings, iova, iova);
+    if (!n) {
+        return -ENOENT;
+    }
+    m = container_of(n, IOASIDSoftMapping, node);
+    if (!(m->flags & need)) {
+        return -EACCES;
+    }
+    *addr = m->addr + (iova - n->start);
+    if (*len - 1 > n->last - iova) {
+        *len = n->last - iova + 1;
+    }
+    /* A host that cannot block never did (MAP_DMA refused the flag). */
+    *block_nosnoop = space->enforce_snoop ||
+                     (m->flags & IOASID_DMA_MAP_FLAG_BLOCK_NOSNOOP);
+    return 0;
+}
+
+typedef struct IOASIDSoftIter {
+    IOASIDSoftSpaceFn fn;
+    void *opaque;
+} IOASIDSoftIter;
+
+static gboolean ioasid_soft_space_iter(gpointer key, gpointer value,
+                                       gpointer opaque)
+{
+    IOASIDSoftSpace *space = value;
+    IOASIDSoftIter *it = opaque;
+    IOASIDSoftSpaceInfo info = {
+        .ioasid = space->id,
+        .enforce_snoop = space->enforce_snoop,
+        .map_calls = space->map_calls,
+        .unmap_calls = space->unmap_calls,
+    };
+
+    it->fn(&info, it->opaque);
+    return false;
+}
+
+void ioasid_soft_host_foreach_ioasid(IOASIDSoftHost *host,
+                                     IOASIDSoftSpaceFn fn, void *opaque)
+{
+    IOASIDSoftIter it = { fn, opaque };
+
+    g_tree_foreach(host->spaces, ioasid_soft_space_iter, &it);
+}
+
+int ioasid_soft_host_foreach_mapping(IOASIDSoftHost *host, uint32_t ioasid,
+                                     IOASIDSoftMappingFn fn, void *opaque)
+{
+    IOASIDSoftSpace *space = ioasid_soft_lookup(host, ioasid);
+    IntervalTreeNode *n;
+
+    if (!space) {
+        return -ENOENT;
+    }
+    for (n = interval_tree_iter_first(&space->mappings, 0, UINT64_MAX); n;
+         n = interval_tree_iter_next(n, 0, UINT64_MAX)) {
+        IOASIDSoftMapping *m = container_of(n, IOASIDSoftMapping, node);
+        IOASIDSoftMappingInfo info = {
+            .iova = n->start,
+            .size = n->last - n->start + 1,
+            .addr = m->addr,
+            .flags = m->flags,
+        };
+
+        fn(&info, opaque);
+    }
+    return 0;
+}
+
+typedef struct IOASIDSoftDevIter {
+    IOASIDSoftSpace *space;
+    IOASIDSoftDeviceFn fn;
+    void *opaque;
+} IOASIDSoftDevIter;
+
+static gboolean ioasid_soft_dev_iter(gpointer key, gpointer value,
+                                     gpointer opaque)
+{
+    IOASIDSoftDevIter *it = opaque;
+
+    if (value == it->space) {
+        it->fn(GPOINTER_TO_UINT(key), it->opaque);
+    }
+    return false;
+}
+
+int ioasid_soft_host_foreach_device(IOASIDSoftHost *host, uint32_t ioasid,
+                                    IOASIDSoftDeviceFn fn, void *opaque)
+{
+    IOASIDSoftDevIter it = { ioasid_soft_lookup(host, ioasid), fn, opaque };
+
+    if (!it.space) {
+        return -ENOENT;
+    }
+    g_tree_foreach(host->devices, ioasid_soft_dev_iter, &it);
+    return 0;
+}

@@ -1,0 +1,569 @@
+/*
+ * qemu-ioasid: host /dev/ioasid context object (-object ioasid)
+ *
+ * A context is what one open /dev/ioasid is on a host: IOASIDs, their
+ * mappings and the devices attached to them.  The object owns the host
+ * behind an IOASIDHostOps table; users (ioasid-vfio) go through the
+ * ioasid_backend_*() calls below, one function per host operation, each
+ * traced.  The embedded software host (ioasid-soft-host.c) is the only
+ * host for now; it models the hardware with the host-snoop-control and
+ * platform-nosnoop properties.
+ *
+ * Copyright (c) 2026 The qemu-ioasid authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "qapi/qapi-commands-ioasid.h"
+#include "qapi/qapi-visit-ioasid.h"
+#include "qom/object_interfaces.h"
+#include "qemu/queue.h"
+#include "monitor/hmp.h"
+#include "monitor/monitor.h"
+#include "qobject/qdict.h"
+#include "system/ioasid.h"
+#include "system/ioasid-soft-host.h"
+#include "trace.h"
+
+static QTAILQ_HEAD(, IOASIDBackend) ioasid_backends =
+    QTAILQ_HEAD_INITIALIZER(ioasid_backends);
+
+static const char *ioasid_name(IOASIDBackend *be)
+{
+    return object_get_canonical_path_component(OBJECT(be)) ?: "(new)";
+}
+
+/* ---- The embedded software host behind the ops table ---- */
+
+static IOASIDSoftHost *soft(IOASIDBackend *be)
+{
+    return be->host;
+}
+
+static bool soft_open(IOASIDBackend *be, Error **errp)
+{
+    be->host = ioasid_soft_host_new(be->host_snoop_control,
+                                    be->platform_nosnoop);
+    return true;
+}
+
+static void soft_close(IOASIDBackend *be)
+{
+    ioasid_soft_host_free(soft(be));
+    be->host = NULL;
+}
+
+static int soft_get_info(IOASIDBackend *be, struct ioasid_info *info)
+{
+    info->argsz = sizeof(*info);
+    return ioasid_soft_host_ioctl(soft(be), IOASID_GET_INFO, info);
+}
+
+static int soft_alloc(IOASIDBackend *be, uint32_t flags, uint32_t *ioasid)
+{
+    struct ioasid_alloc a = { .argsz = sizeof(a), .flags = flags };
+    int ret = ioasid_soft_host_ioctl(soft(be), IOASID_ALLOC, &a);
+
+    *ioasid = a.ioasid;
+    return ret;
+}
+
+static int soft_free(IOASIDBackend *be, uint32_t ioasid)
+{
+    return ioasid_soft_host_ioctl(soft(be), IOASID_FREE,
+                                  (void *)(uintptr_t)ioasid);
+}
+
+static int soft_map_dma(IOASIDBackend *be, uint32_t ioasid, hwaddr iova,
+                        hwaddr size, hwaddr addr, uint32_t flags)
+{
+    struct ioasid_dma_map map = {
+        .argsz = sizeof(map), .flags = flags, .ioasid = ioasid,
+        .vaddr = addr, .iova = iova, .size = size,
+    };
+
+    return ioasid_soft_host_ioctl(soft(be), IOASID_MAP_DMA, &map);
+}
+
+static int soft_unmap_dma(IOASIDBackend *be, uint32_t ioasid, hwaddr iova,
+                          hwaddr size, hwaddr *unmapped)
+{
+    struct ioasid_dma_unmap unmap = {
+        .argsz = sizeof(unmap), .ioasid = ioasid, .iova = iova, .size = size,
+    };
+    int ret = ioasid_soft_host_ioctl(soft(be), IOASID_UNMAP_DMA, &unmap);
+
+    *unmapped = ret ? 0 : unmap.size;
+    return ret;
+}
+
+static int soft_attach_op(IOASIDBackend *be, unsigned long cmd,
+                          uint32_t ioasid, uint32_t dev_id)
+{
+    struct ioasid_device_attach at = {
+        .argsz = sizeof(at), .ioasid = ioasid, .dev_id = dev_id,
+    };
+
+    return ioasid_soft_host_ioctl(soft(be), cmd, &at);
+}
+
+static int soft_attach(IOASIDBackend *be, uint32_t ioasid, uint32_t dev_id)
+{
+    return soft_attach_op(be, IOASID_ATTACH_DEVICE, ioasid, dev_id);
+}
+
+static int soft_detach(IOASIDBackend *be, uint32_t ioasid, uint32_t dev_id)
+{
+    return soft_attach_op(be, IOASID_DETACH_DEVICE, ioasid, dev_id);
+}
+
+static int soft_dma_translate(IOASIDBackend *be, uint32_t dev_id, hwaddr iova,
+                              bool is_write, hwaddr *addr, hwaddr *len,
+                              bool *block_nosnoop)
+{
+    uint64_t a, l = *len;
+    int ret = ioasid_soft_host_translate(soft(be), dev_id, iova, is_write,
+                                         &a, &l, block_nosnoop);
+
+    *addr = a;
+    *len = l;
+    return ret;
+}
+
+typedef struct SoftQuery {
+    IOASIDBackend *be;
+    IoasidSpaceInfoList **tail;
+    IoasidMappingInfoList **mtail;
+    strList **dtail;
+} SoftQuery;
+
+static void soft_query_mapping(const IOASIDSoftMappingInfo *m, void *opaque)
+{
+    SoftQuery *q = opaque;
+    IoasidMappingInfo *info = g_new0(IoasidMappingInfo, 1);
+
+    info->iova = m->iova;
+    info->size = m->size;
+    info->addr = m->addr;
+    info->read = m->flags & IOASID_DMA_MAP_FLAG_READ;
+    info->write = m->flags & IOASID_DMA_MAP_FLAG_WRITE;
+    info->block_nosnoop = m->flags & IOASID_DMA_MAP_FLAG_BLOCK_NOSNOOP;
+    QAPI_LIST_APPEND(q->mtail, info);
+}
+
+static void soft_query_device(uint32_t dev_id, void *opaque)
+{
+    SoftQuery *q = opaque;
+
+    QAPI_LIST_APPEND(q->dtail,
+                     g_strdup(ioasid_backend_device_path(q->be, dev_id)));
+}
+
+static void soft_query_space(const IOASIDSoftSpaceInfo *s, void *opaque)
+{
+    SoftQuery *q = opaque;
+    IoasidSpaceInfo *info = g_new0(IoasidSpaceInfo, 1);
+    IoasidMappingInfoList *m;
+
+    info->ioasid = s->ioasid;
+    info->enforce_snoop = s->enforce_snoop;
+    info->map_calls = s->map_calls;
+    info->unmap_calls = s->unmap_calls;
+    q->mtail = &info->mappings;
+    q->dtail = &info->devices;
+    ioasid_soft_host_foreach_mapping(soft(q->be), s->ioasid,
+                                     soft_query_mapping, q);
+    ioasid_soft_host_foreach_device(soft(q->be), s->ioasid,
+                                    soft_query_device, q);
+    /* An enforcing IOASID blocks no-snoop on every mapping. */
+    for (m = info->mappings; m && s->enforce_snoop; m = m->next) {
+        m->value->block_nosnoop = true;
+    }
+    QAPI_LIST_APPEND(q->tail, info);
+}
+
+static IoasidSpaceInfoList *soft_query(IOASIDBackend *be)
+{
+    IoasidSpaceInfoList *head = NULL;
+    SoftQuery q = { .be = be, .tail = &head };
+
+    ioasid_soft_host_foreach_ioasid(soft(be), soft_query_space, &q);
+    return head;
+}
+
+const IOASIDHostOps ioasid_soft_host_ops = {
+    .name = "embedded",
+    .open = soft_open,
+    .close = soft_close,
+    .get_info = soft_get_info,
+    .alloc = soft_alloc,
+    .free = soft_free,
+    .map_dma = soft_map_dma,
+    .unmap_dma = soft_unmap_dma,
+    .attach = soft_attach,
+    .detach = soft_detach,
+    .dma_translate = soft_dma_translate,
+    .query = soft_query,
+};
+
+/* ---- Host calls used by devices ---- */
+
+bool ioasid_backend_can_block_nosnoop(IOASIDBackend *be)
+{
+    struct ioasid_info info = { .argsz = sizeof(info) };
+
+    return !be->ops->get_info(be, &info) &&
+           (info.flags & IOASID_INFO_CAN_BLOCK_NOSNOOP);
+}
+
+bool ioasid_backend_platform_nosnoop(IOASIDBackend *be)
+{
+    struct ioasid_info info = { .argsz = sizeof(info) };
+
+    return !be->ops->get_info(be, &info) &&
+           (info.flags & IOASID_INFO_PLATFORM_NOSNOOP);
+}
+
+uint32_t ioasid_backend_bind_device(IOASIDBackend *be, Object *dev)
+{
+    uint32_t dev_id = ++be->next_dev_id;
+
+    g_hash_table_insert(be->devices, GUINT_TO_POINTER(dev_id),
+                        object_get_canonical_path(dev));
+    trace_ioasid_backend_bind_device(ioasid_name(be), dev_id);
+    return dev_id;
+}
+
+void ioasid_backend_unbind_device(IOASIDBackend *be, uint32_t dev_id)
+{
+    g_hash_table_remove(be->devices, GUINT_TO_POINTER(dev_id));
+    trace_ioasid_backend_unbind_device(ioasid_name(be), dev_id);
+}
+
+const char *ioasid_backend_device_path(IOASIDBackend *be, uint32_t dev_id)
+{
+    return g_hash_table_lookup(be->devices, GUINT_TO_POINTER(dev_id)) ?:
+           "(unknown)";
+}
+
+bool ioasid_backend_alloc(IOASIDBackend *be, uint32_t flags,
+                          uint32_t *ioasid, Error **errp)
+{
+    int ret = be->ops->alloc(be, flags, ioasid);
+
+    trace_ioasid_host_alloc(ioasid_name(be), flags, ret ? 0 : *ioasid, ret);
+    if (ret) {
+        error_setg_errno(errp, -ret, "ioasid '%s': IOASID_ALLOC (flags 0x%x)"
+                         " failed", ioasid_name(be), flags);
+        return false;
+    }
+    return true;
+}
+
+void ioasid_backend_free(IOASIDBackend *be, uint32_t ioasid)
+{
+    int ret = be->ops->free(be, ioasid);
+
+    trace_ioasid_host_free(ioasid_name(be), ioasid, ret);
+    if (ret) {
+        warn_report("ioasid '%s': IOASID_FREE of IOASID %u failed: %s",
+                    ioasid_name(be), ioasid, strerror(-ret));
+    }
+}
+
+bool ioasid_backend_attach(IOASIDBackend *be, uint32_t ioasid,
+                           uint32_t dev_id, Error **errp)
+{
+    int ret = be->ops->attach(be, ioasid, dev_id);
+
+    trace_ioasid_host_attach(ioasid_name(be), ioasid, dev_id, ret);
+    if (ret) {
+        error_setg_errno(errp, -ret, "ioasid '%s': attaching device %u to "
+                         "IOASID %u failed", ioasid_name(be), dev_id, ioasid);
+        return false;
+    }
+    return true;
+}
+
+void ioasid_backend_detach(IOASIDBackend *be, uint32_t ioasid,
+                           uint32_t dev_id)
+{
+    int ret = be->ops->detach(be, ioasid, dev_id);
+
+    trace_ioasid_host_detach(ioasid_name(be), ioasid, dev_id, ret);
+    if (ret) {
+        warn_report("ioasid '%s': detaching device %u from IOASID %u "
+                    "failed: %s", ioasid_name(be), dev_id, ioasid,
+                    strerror(-ret));
+    }
+}
+
+int ioasid_backend_map_dma(IOASIDBackend *be, uint32_t ioasid, hwaddr iova,
+                           hwaddr size, hwaddr addr, uint32_t flags,
+                           Error **errp)
+{
+    int ret = be->ops->map_dma(be, ioasid, iova, size, addr, flags);
+
+    trace_ioasid_host_map(ioasid_name(be), ioasid, iova, size, addr, flags,
+                          ret);
+    if (ret) {
+        error_setg_errno(errp, -ret, "ioasid '%s': IOASID_MAP_DMA of IOASID "
+                         "%u [0x%" PRIx64 ", +0x%" PRIx64 ") -> 0x%" PRIx64
+                         " flags 0x%x failed", ioasid_name(be), ioasid, iova,
+                         size, addr, flags);
+    }
+    return ret;
+}
+
+int ioasid_backend_unmap_dma(IOASIDBackend *be, uint32_t ioasid,
+                             hwaddr iova, hwaddr size, Error **errp)
+{
+    hwaddr unmapped = 0;
+    int ret = be->ops->unmap_dma(be, ioasid, iova, size, &unmapped);
+
+    trace_ioasid_host_unmap(ioasid_name(be), ioasid, iova, size, unmapped,
+                            ret);
+    if (ret) {
+        error_setg_errno(errp, -ret, "ioasid '%s': IOASID_UNMAP_DMA of IOASID "
+                         "%u [0x%" PRIx64 ", +0x%" PRIx64 ") failed",
+                         ioasid_name(be), ioasid, iova, size);
+    }
+    return ret;
+}
+
+int ioasid_backend_dma_translate(IOASIDBackend *be, uint32_t dev_id,
+                                 hwaddr iova, bool is_write, hwaddr *addr,
+                                 hwaddr *len, bool *block_nosnoop)
+{
+    if (!be->ops->dma_translate) {
+        return -ENOSYS;
+    }
+    return be->ops->dma_translate(be, dev_id, iova, is_write, addr, len,
+                                  block_nosnoop);
+}
+
+/* ---- The object ---- */
+
+IOASIDBackend *ioasid_backend_find(const char *id, Error **errp)
+{
+    Object *obj = object_resolve_path_component(object_get_objects_root(),
+                                                id ?: IOASID_DEFAULT_ID);
+
+    if (!obj && !id) {
+        obj = object_new_with_props(TYPE_IOASID, object_get_objects_root(),
+                                    IOASID_DEFAULT_ID, errp, NULL);
+        if (!obj) {
+            return NULL;
+        }
+    }
+    if (!obj) {
+        error_setg(errp, "no ioasid object with id '%s'", id);
+        return NULL;
+    }
+    if (!object_dynamic_cast(obj, TYPE_IOASID)) {
+        error_setg(errp, "object '%s' is not an ioasid object", id);
+        return NULL;
+    }
+    return IOASID(obj);
+}
+
+static void ioasid_complete(UserCreatable *uc, Error **errp)
+{
+    IOASIDBackend *be = IOASID(uc);
+
+    if (be->enforce_snoop == IOASID_ENFORCE_SNOOP_ON &&
+        !be->host_snoop_control) {
+        error_setg(errp, "ioasid '%s': enforce-snoop=on needs a host that "
+                   "can block no-snoop, but host-snoop-control=off",
+                   ioasid_name(be));
+        error_append_hint(errp, "A host IOMMU without snoop control cannot "
+                          "block no-snoop DMA; use enforce-snoop=auto or "
+                          "off.\n");
+        return;
+    }
+    be->ops = &ioasid_soft_host_ops;
+    if (!be->ops->open(be, errp)) {
+        be->ops = NULL;
+        return;
+    }
+    QTAILQ_INSERT_TAIL(&ioasid_backends, be, next);
+}
+
+static bool ioasid_can_be_deleted(UserCreatable *uc)
+{
+    return !g_hash_table_size(IOASID(uc)->devices);
+}
+
+static bool ioasid_check_settable(Object *obj, const char *name, Error **errp)
+{
+    if (IOASID(obj)->ops) {
+        error_setg(errp, "ioasid '%s': property '%s' cannot be changed after "
+                   "creation", ioasid_name(IOASID(obj)), name);
+        return false;
+    }
+    return true;
+}
+
+static bool ioasid_get_host_snoop_control(Object *obj, Error **errp)
+{
+    return IOASID(obj)->host_snoop_control;
+}
+
+static void ioasid_set_host_snoop_control(Object *obj, bool value,
+                                          Error **errp)
+{
+    if (ioasid_check_settable(obj, "host-snoop-control", errp)) {
+        IOASID(obj)->host_snoop_control = value;
+    }
+}
+
+static bool ioasid_get_platform_nosnoop(Object *obj, Error **errp)
+{
+    return IOASID(obj)->platform_nosnoop;
+}
+
+static void ioasid_set_platform_nosnoop(Object *obj, bool value, Error **errp)
+{
+    if (ioasid_check_settable(obj, "platform-nosnoop", errp)) {
+        IOASID(obj)->platform_nosnoop = value;
+    }
+}
+
+static int ioasid_get_enforce_snoop(Object *obj, Error **errp)
+{
+    return IOASID(obj)->enforce_snoop;
+}
+
+static void ioasid_set_enforce_snoop(Object *obj, int value, Error **errp)
+{
+    if (ioasid_check_settable(obj, "enforce-snoop", errp)) {
+        IOASID(obj)->enforce_snoop = value;
+    }
+}
+
+static void ioasid_init(Object *obj)
+{
+    IOASIDBackend *be = IOASID(obj);
+
+    be->host_snoop_control = true;
+    be->platform_nosnoop = true;
+    be->enforce_snoop = IOASID_ENFORCE_SNOOP_AUTO;
+    be->devices = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+}
+
+static void ioasid_finalize(Object *obj)
+{
+    IOASIDBackend *be = IOASID(obj);
+
+    if (be->ops) {
+        QTAILQ_REMOVE(&ioasid_backends, be, next);
+        be->ops->close(be);
+    }
+    g_hash_table_destroy(be->devices);
+}
+
+static void ioasid_class_init(ObjectClass *oc, void *data)
+{
+    UserCreatableClass *ucc = USER_CREATABLE_CLASS(oc);
+
+    ucc->complete = ioasid_complete;
+    ucc->can_be_deleted = ioasid_can_be_deleted;
+
+    object_class_property_add_bool(oc, "host-snoop-control",
+                                   ioasid_get_host_snoop_control,
+                                   ioasid_set_host_snoop_control);
+    object_class_property_set_description(oc, "host-snoop-control",
+        "Whether the host IOMMU can force snooping (VT-d ECAP.SC)");
+    object_class_property_add_bool(oc, "platform-nosnoop",
+                                   ioasid_get_platform_nosnoop,
+                                   ioasid_set_platform_nosnoop);
+    object_class_property_set_description(oc, "platform-nosnoop",
+        "Whether the platform honours no-snoop TLPs");
+    object_class_property_add_enum(oc, "enforce-snoop", "IoasidEnforceSnoop",
+                                   &IoasidEnforceSnoop_lookup,
+                                   ioasid_get_enforce_snoop,
+                                   ioasid_set_enforce_snoop);
+    object_class_property_set_description(oc, "enforce-snoop",
+        "Snoop enforcement of the context's IOASIDs (auto/on/off)");
+}
+
+static const TypeInfo ioasid_types[] = {
+    {
+        .name = TYPE_IOASID,
+        .parent = TYPE_OBJECT,
+        .instance_size = sizeof(IOASIDBackend),
+        .instance_init = ioasid_init,
+        .instance_finalize = ioasid_finalize,
+        .class_init = ioasid_class_init,
+        .interfaces = (InterfaceInfo[]) {
+            { TYPE_USER_CREATABLE },
+            { }
+        }
+    },
+};
+DEFINE_TYPES(ioasid_types)
+
+/* ---- QMP / HMP ---- */
+
+IoasidContextInfoList *qmp_query_ioasid(Error **errp)
+{
+    IoasidContextInfoList *head = NULL, **tail = &head;
+    IOASIDBackend *be;
+
+    QTAILQ_FOREACH(be, &ioasid_backends, next) {
+        IoasidContextInfo *info = g_new0(IoasidContextInfo, 1);
+
+        info->id = g_strdup(ioasid_name(be));
+        info->host_snoop_control = be->host_snoop_control;
+        info->platform_nosnoop = be->platform_nosnoop;
+        info->enforce_snoop = be->enforce_snoop;
+        info->ioasids = be->ops->query(be);
+        QAPI_LIST_APPEND(tail, info);
+    }
+    return head;
+}
+
+void hmp_info_ioasid(Monitor *mon, const QDict *qdict)
+{
+    g_autoptr(IoasidContextInfoList) list = qmp_query_ioasid(NULL);
+    IoasidContextInfoList *c;
+
+    if (!list) {
+        monitor_printf(mon, "No ioasid context\n");
+        return;
+    }
+    for (c = list; c; c = c->next) {
+        IoasidContextInfo *ctx = c->value;
+        IoasidSpaceInfoList *s;
+
+        monitor_printf(mon, "context %s: host-snoop-control=%s "
+                       "platform-nosnoop=%s enforce-snoop=%s\n", ctx->id,
+                       ctx->host_snoop_control ? "on" : "off",
+                       ctx->platform_nosnoop ? "on" : "off",
+                       IoasidEnforceSnoop_str(ctx->enforce_snoop));
+        for (s = ctx->ioasids; s; s = s->next) {
+            IoasidSpaceInfo *sp = s->value;
+            IoasidMappingInfoList *m;
+            strList *d;
+
+            monitor_printf(mon, "  ioasid %u: enforce-snoop=%s map-calls=%"
+                           PRIu64 " unmap-calls=%" PRIu64 "\n", sp->ioasid,
+                           sp->enforce_snoop ? "on" : "off", sp->map_calls,
+                           sp->unmap_calls);
+            for (d = sp->devices; d; d = d->next) {
+                monitor_printf(mon, "    device %s\n", d->value);
+            }
+            for (m = sp->mappings; m; m = m->next) {
+                IoasidMappingInfo *mi = m->value;
+
+                monitor_printf(mon, "    0x%016" PRIx64 "-0x%016" PRIx64
+                               " -> 0x%016" PRIx64 " %c%c%s\n", mi->iova,
+                               mi->iova + mi->size - 1, mi->addr,
+                               mi->read ? 'r' : '-', mi->write ? 'w' : '-',
+                               mi->block_nosnoop ? " block-nosnoop" : "");
+            }
+        }
+    }
+}

@@ -1,0 +1,471 @@
+/*
+ * qemu-ioasid: ioasid-vfio, a PCIe device assigned through /dev/ioasid
+ *
+ * It stands for a real device behind a host IOMMU: its DMA engine (BAR0)
+ * reaches guest memory only through the host mapping table of its IOASID,
+ * which the relay (ioasid-relay.c) keeps equal to what the guest's DMA
+ * address space says.  The register contract, IDs and error codes are in
+ * docs/specs/ioasid-vfio.rst.
+ *
+ * Copyright (c) 2026 The qemu-ioasid authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/log.h"
+#include "qemu/units.h"
+#include "qapi/error.h"
+#include "exec/address-spaces.h"
+#include "hw/pci/pcie.h"
+#include "hw/qdev-properties.h"
+#include "hw/core/qdev-prop-internal.h"
+#include "migration/vmstate.h"
+#include "hw/vfio/ioasid-vfio.h"
+#include "trace.h"
+
+static const PropertyInfo ioasid_vfio_prop_nosnoop = {
+    .type = "IoasidNosnoopPolicy",
+    .description = "auto/deny",
+    .enum_table = &IoasidNosnoopPolicy_lookup,
+    .get = qdev_propinfo_get_enum,
+    .set = qdev_propinfo_set_enum,
+    .set_default_value = qdev_propinfo_set_default_value_enum,
+};
+
+/* PCIe r6.0 7.5.3.4: Enable No Snoop lets the function set No Snoop. */
+static bool ioasid_vfio_nosnoop_enabled(IOASIDVFIOState *s)
+{
+    PCIDevice *pdev = PCI_DEVICE(s);
+
+    return pci_get_word(pdev->config + pdev->exp.exp_cap + PCI_EXP_DEVCTL) &
+           PCI_EXP_DEVCTL_NOSNOOP_EN;
+}
+
+/* ---- DMA engine ---- */
+
+typedef struct IOASIDVFIOSegment {
+    hwaddr addr;                /* guest-physical, from the host table */
+    hwaddr len;
+    bool block_nosnoop;
+} IOASIDVFIOSegment;
+
+/*
+ * Translate [iova, iova + len) through the host mapping table, as a host
+ * IOMMU would, before any byte moves: a transfer that would fault moves
+ * nothing.  Returns 0, or an IOASID_VFIO_ERR_* code with s->fault_addr set.
+ */
+static int ioasid_vfio_translate(IOASIDVFIOState *s, uint64_t iova,
+                                 uint32_t len, bool is_write, GArray *segs)
+{
+    while (len) {
+        IOASIDVFIOSegment seg = { .len = len };
+        int ret = ioasid_backend_dma_translate(s->be, s->dev_id, iova,
+                                               is_write, &seg.addr, &seg.len,
+                                               &seg.block_nosnoop);
+
+        if (ret) {
+            s->fault_addr = iova;
+            return ret == -EACCES ? IOASID_VFIO_ERR_PERMISSION
+                                  : IOASID_VFIO_ERR_NO_MAPPING;
+        }
+        g_array_append_val(segs, seg);
+        iova += seg.len;
+        len -= seg.len;
+    }
+    return 0;
+}
+
+/* Move @buf to or from the segments; count what bypassed the caches. */
+static int ioasid_vfio_access(IOASIDVFIOState *s, uint64_t iova, GArray *segs,
+                              uint8_t *buf, bool is_write, bool nosnoop)
+{
+    unsigned int i;
+
+    for (i = 0; i < segs->len; i++) {
+        IOASIDVFIOSegment *seg = &g_array_index(segs, IOASIDVFIOSegment, i);
+        MemTxResult r;
+
+        r = address_space_rw(&address_space_memory, seg->addr,
+                             MEMTXATTRS_UNSPECIFIED, buf, seg->len, is_write);
+        if (r != MEMTX_OK) {
+            s->fault_addr = iova;
+            return IOASID_VFIO_ERR_NO_MAPPING;
+        }
+        if (nosnoop && !seg->block_nosnoop) {
+            s->nosnoop_bytes += seg->len;
+        }
+        buf += seg->len;
+        iova += seg->len;
+    }
+    return 0;
+}
+
+static int ioasid_vfio_do_dma(IOASIDVFIOState *s, unsigned int op,
+                              bool nosnoop)
+{
+    g_autoptr(GArray) src = g_array_new(false, false,
+                                        sizeof(IOASIDVFIOSegment));
+    g_autoptr(GArray) dst = g_array_new(false, false,
+                                        sizeof(IOASIDVFIOSegment));
+    g_autofree uint8_t *buf = NULL;
+    int err;
+
+    if (!(pci_get_word(PCI_DEVICE(s)->config + PCI_COMMAND) &
+          PCI_COMMAND_MASTER)) {
+        return IOASID_VFIO_ERR_NO_BUS_MASTER;
+    }
+    if (op > IOASID_VFIO_OP_FILL || !s->len || s->len > IOASID_VFIO_MAX_LEN ||
+        s->dst + s->len - 1 < s->dst ||
+        (op == IOASID_VFIO_OP_COPY && s->src + s->len - 1 < s->src)) {
+        return IOASID_VFIO_ERR_BAD_ARGUMENT;
+    }
+    if (op == IOASID_VFIO_OP_COPY) {
+        err = ioasid_vfio_translate(s, s->src, s->len, false, src);
+        if (err) {
+            return err;
+        }
+    }
+    err = ioasid_vfio_translate(s, s->dst, s->len, true, dst);
+    if (err) {
+        return err;
+    }
+
+    buf = g_malloc(s->len);
+    if (op == IOASID_VFIO_OP_COPY) {
+        err = ioasid_vfio_access(s, s->src, src, buf, false, nosnoop);
+        if (err) {
+            return err;
+        }
+    } else {
+        uint32_t i;
+
+        for (i = 0; i < s->len; i++) {
+            buf[i] = s->pattern >> (8 * (i % 4));
+        }
+    }
+    return ioasid_vfio_access(s, s->dst, dst, buf, true, nosnoop);
+}
+
+/*
+ * Completion is synchronous: the transfer is over when the write to CMD
+ * returns, so BUSY is never seen set.
+ */
+static void ioasid_vfio_start(IOASIDVFIOState *s)
+{
+    unsigned int op = (s->cmd & IOASID_VFIO_CMD_OP_MASK) >>
+                      IOASID_VFIO_CMD_OP_SHIFT;
+    /*
+     * A TLP carries No Snoop only if the command asks for it and Enable No
+     * Snoop permits it; it bypasses the caches only where the host IOMMU does
+     * not force snooping and the platform honours the attribute.
+     */
+    bool nosnoop = (s->cmd & IOASID_VFIO_CMD_NOSNOOP) &&
+                   ioasid_vfio_nosnoop_enabled(s) &&
+                   ioasid_backend_platform_nosnoop(s->be);
+    uint64_t before = s->nosnoop_bytes;
+    int err;
+
+    s->status = IOASID_VFIO_STATUS_BUSY;
+    err = ioasid_vfio_do_dma(s, op, nosnoop);
+    s->status = err ? IOASID_VFIO_STATUS_ERROR |
+                      (err << IOASID_VFIO_STATUS_CODE_SHIFT)
+                    : IOASID_VFIO_STATUS_DONE;
+    trace_ioasid_vfio_dma(s->dev_id, op, s->src, s->dst, s->len,
+                          !!(s->cmd & IOASID_VFIO_CMD_NOSNOOP),
+                          s->nosnoop_bytes - before, err,
+                          err ? s->fault_addr : 0);
+    if (err && err != IOASID_VFIO_ERR_BAD_ARGUMENT &&
+        err != IOASID_VFIO_ERR_NO_BUS_MASTER) {
+        qemu_log_mask(LOG_GUEST_ERROR, "ioasid-vfio: DMA fault at IOVA 0x%"
+                      PRIx64 " (code %d)\n", s->fault_addr, err);
+    }
+}
+
+/* ---- BAR0 ---- */
+
+static uint32_t ioasid_vfio_half(uint64_t reg, hwaddr off)
+{
+    return off & 4 ? reg >> 32 : (uint32_t)reg;
+}
+
+static void ioasid_vfio_set_half(uint64_t *reg, hwaddr off, uint32_t val)
+{
+    *reg = deposit64(*reg, off & 4 ? 32 : 0, 32, val);
+}
+
+static uint64_t ioasid_vfio_mmio_read(void *opaque, hwaddr addr, unsigned size)
+{
+    IOASIDVFIOState *s = opaque;
+    uint64_t val = 0;
+
+    switch (addr) {
+    case IOASID_VFIO_REG_ID:
+        val = IOASID_VFIO_ID_VALUE;
+        break;
+    case IOASID_VFIO_REG_SRC:
+    case IOASID_VFIO_REG_SRC + 4:
+        val = ioasid_vfio_half(s->src, addr);
+        break;
+    case IOASID_VFIO_REG_DST:
+    case IOASID_VFIO_REG_DST + 4:
+        val = ioasid_vfio_half(s->dst, addr);
+        break;
+    case IOASID_VFIO_REG_LEN:
+        val = s->len;
+        break;
+    case IOASID_VFIO_REG_CMD:
+        val = s->cmd;
+        break;
+    case IOASID_VFIO_REG_STATUS:
+        val = s->status;
+        break;
+    case IOASID_VFIO_REG_PATTERN:
+        val = s->pattern;
+        break;
+    case IOASID_VFIO_REG_FAULT_ADDR:
+    case IOASID_VFIO_REG_FAULT_ADDR + 4:
+        val = ioasid_vfio_half(s->fault_addr, addr);
+        break;
+    case IOASID_VFIO_REG_NOSNOOP_BYTES:
+    case IOASID_VFIO_REG_NOSNOOP_BYTES + 4:
+        val = ioasid_vfio_half(s->nosnoop_bytes, addr);
+        break;
+    default:
+        qemu_log_mask(LOG_GUEST_ERROR, "ioasid-vfio: read of unknown "
+                      "register 0x%" HWADDR_PRIx "\n", addr);
+        break;
+    }
+    trace_ioasid_vfio_mmio_read(addr, val);
+    return val;
+}
+
+static void ioasid_vfio_mmio_write(void *opaque, hwaddr addr, uint64_t val,
+                                   unsigned size)
+{
+    IOASIDVFIOState *s = opaque;
+
+    trace_ioasid_vfio_mmio_write(addr, val);
+    switch (addr) {
+    case IOASID_VFIO_REG_SRC:
+    case IOASID_VFIO_REG_SRC + 4:
+        ioasid_vfio_set_half(&s->src, addr, val);
+        break;
+    case IOASID_VFIO_REG_DST:
+    case IOASID_VFIO_REG_DST + 4:
+        ioasid_vfio_set_half(&s->dst, addr, val);
+        break;
+    case IOASID_VFIO_REG_LEN:
+        s->len = val;
+        break;
+    case IOASID_VFIO_REG_CMD:
+        s->cmd = val & ~IOASID_VFIO_CMD_START;
+        if (val & IOASID_VFIO_CMD_START) {
+            ioasid_vfio_start(s);
+        }
+        break;
+    case IOASID_VFIO_REG_STATUS:
+        /* DONE and ERROR are write-1-to-clear; the code goes with ERROR. */
+        s->status &= ~(val & (IOASID_VFIO_STATUS_DONE |
+                              IOASID_VFIO_STATUS_ERROR));
+        if (!(s->status & IOASID_VFIO_STATUS_ERROR)) {
+            s->status &= ~IOASID_VFIO_STATUS_CODE_MASK;
+        }
+        break;
+    case IOASID_VFIO_REG_PATTERN:
+        s->pattern = val;
+        break;
+    case IOASID_VFIO_REG_ID:
+    case IOASID_VFIO_REG_FAULT_ADDR:
+    case IOASID_VFIO_REG_FAULT_ADDR + 4:
+    case IOASID_VFIO_REG_NOSNOOP_BYTES:
+    case IOASID_VFIO_REG_NOSNOOP_BYTES + 4:
+        qemu_log_mask(LOG_GUEST_ERROR, "ioasid-vfio: write to read-only "
+                      "register 0x%" HWADDR_PRIx "\n", addr);
+        break;
+    default:
+        qemu_log_mask(LOG_GUEST_ERROR, "ioasid-vfio: write to unknown "
+                      "register 0x%" HWADDR_PRIx "\n", addr);
+        break;
+    }
+}
+
+/* 64-bit accesses are split into two 32-bit ones, low half first. */
+static const MemoryRegionOps ioasid_vfio_mmio_ops = {
+    .read = ioasid_vfio_mmio_read,
+    .write = ioasid_vfio_mmio_write,
+    .endianness = DEVICE_LITTLE_ENDIAN,
+    .valid = {
+        .min_access_size = 4,
+        .max_access_size = 8,
+    },
+    .impl = {
+        .min_access_size = 4,
+        .max_access_size = 4,
+    },
+};
+
+/* ---- PCI ---- */
+
+static void ioasid_vfio_reset_regs(IOASIDVFIOState *s)
+{
+    PCIDevice *pdev = PCI_DEVICE(s);
+
+    s->src = s->dst = 0;
+    s->len = s->cmd = s->status = s->pattern = 0;
+    s->fault_addr = 0;
+    s->nosnoop_bytes = 0;
+    /* PCIe r6.0 7.5.3.4: Enable No Snoop resets to 1. */
+    pci_word_test_and_set_mask(pdev->config + pdev->exp.exp_cap +
+                               PCI_EXP_DEVCTL, PCI_EXP_DEVCTL_NOSNOOP_EN);
+}
+
+static void ioasid_vfio_reset(DeviceState *dev)
+{
+    ioasid_vfio_reset_regs(IOASID_VFIO(dev));
+}
+
+static void ioasid_vfio_realize(PCIDevice *pdev, Error **errp)
+{
+    IOASIDVFIOState *s = IOASID_VFIO(pdev);
+    g_autofree char *path = NULL;
+    uint32_t alloc_flags = 0, identity_flags = 0;
+    bool can_block;
+
+    if (!pci_is_express(pdev) || !pci_bus_is_express(pci_get_bus(pdev))) {
+        error_setg(errp, "ioasid-vfio is a PCI Express endpoint: plug it into "
+                   "a PCIe bus (e.g. -M q35)");
+        return;
+    }
+    if (!s->be) {
+        s->be = ioasid_backend_find(NULL, errp);
+        if (!s->be) {
+            return;
+        }
+    }
+    can_block = ioasid_backend_can_block_nosnoop(s->be);
+    if (s->nosnoop == IOASID_NOSNOOP_POLICY_DENY && !can_block) {
+        error_setg(errp, "ioasid-vfio: nosnoop=deny needs an ioasid context "
+                   "with host-snoop-control=on, and ioasid '%s' has "
+                   "host-snoop-control=off",
+                   object_get_canonical_path_component(OBJECT(s->be)));
+        return;
+    }
+
+    if (pcie_endpoint_cap_init(pdev, 0) < 0) {
+        error_setg(errp, "ioasid-vfio: cannot add the PCIe capability");
+        return;
+    }
+    pci_word_test_and_set_mask(pdev->wmask + pdev->exp.exp_cap +
+                               PCI_EXP_DEVCTL, PCI_EXP_DEVCTL_NOSNOOP_EN);
+    pci_config_set_interrupt_pin(pdev->config, 0);
+
+    memory_region_init_io(&s->mmio, OBJECT(s), &ioasid_vfio_mmio_ops, s,
+                          "ioasid-vfio-mmio", IOASID_VFIO_BAR_SIZE);
+    pci_register_bar(pdev, 0, PCI_BASE_ADDRESS_SPACE_MEMORY, &s->mmio);
+
+    /*
+     * The host side, in the order the VFIO design has it: bind the device
+     * to the context, allocate its IOASID (snoop enforcement is fixed
+     * here), attach.
+     */
+    s->dev_id = ioasid_backend_bind_device(s->be, OBJECT(s));
+    if (s->be->enforce_snoop == IOASID_ENFORCE_SNOOP_ON ||
+        s->nosnoop == IOASID_NOSNOOP_POLICY_DENY) {
+        alloc_flags |= IOASID_ALLOC_ENFORCE_SNOOP;
+    }
+    if (!ioasid_backend_alloc(s->be, alloc_flags, &s->ioasid, errp)) {
+        goto fail_unbind;
+    }
+    if (!ioasid_backend_attach(s->be, s->ioasid, s->dev_id, errp)) {
+        goto fail_free;
+    }
+    s->attached = true;
+
+    /* Without a guest page table, auto blocks no-snoop wherever it can. */
+    if (s->be->enforce_snoop == IOASID_ENFORCE_SNOOP_AUTO && can_block) {
+        identity_flags = IOASID_DMA_MAP_FLAG_BLOCK_NOSNOOP;
+    }
+    path = object_get_canonical_path(OBJECT(s));
+    ioasid_relay_start(&s->relay, s->be, s->ioasid,
+                       pci_device_iommu_address_space(pdev), identity_flags,
+                       path);
+    ioasid_vfio_reset_regs(s);
+    return;
+
+fail_free:
+    ioasid_backend_free(s->be, s->ioasid);
+fail_unbind:
+    ioasid_backend_unbind_device(s->be, s->dev_id);
+}
+
+static void ioasid_vfio_exit(PCIDevice *pdev)
+{
+    IOASIDVFIOState *s = IOASID_VFIO(pdev);
+
+    ioasid_relay_stop(&s->relay);
+    if (s->attached) {
+        ioasid_backend_detach(s->be, s->ioasid, s->dev_id);
+        ioasid_backend_free(s->be, s->ioasid);
+        ioasid_backend_unbind_device(s->be, s->dev_id);
+        s->attached = false;
+    }
+}
+
+static const VMStateDescription vmstate_ioasid_vfio = {
+    .name = TYPE_IOASID_VFIO,
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = (const VMStateField[]) {
+        VMSTATE_PCI_DEVICE(parent_obj, IOASIDVFIOState),
+        VMSTATE_UINT64(src, IOASIDVFIOState),
+        VMSTATE_UINT64(dst, IOASIDVFIOState),
+        VMSTATE_UINT32(len, IOASIDVFIOState),
+        VMSTATE_UINT32(cmd, IOASIDVFIOState),
+        VMSTATE_UINT32(status, IOASIDVFIOState),
+        VMSTATE_UINT32(pattern, IOASIDVFIOState),
+        VMSTATE_UINT64(fault_addr, IOASIDVFIOState),
+        VMSTATE_UINT64(nosnoop_bytes, IOASIDVFIOState),
+        VMSTATE_END_OF_LIST()
+    }
+};
+
+static const Property ioasid_vfio_properties[] = {
+    DEFINE_PROP_LINK("ioasid", IOASIDVFIOState, be, TYPE_IOASID,
+                     IOASIDBackend *),
+    DEFINE_PROP_SIGNED("nosnoop", IOASIDVFIOState, nosnoop,
+                       IOASID_NOSNOOP_POLICY_AUTO, ioasid_vfio_prop_nosnoop,
+                       int),
+};
+
+static void ioasid_vfio_class_init(ObjectClass *klass, void *data)
+{
+    DeviceClass *dc = DEVICE_CLASS(klass);
+    PCIDeviceClass *k = PCI_DEVICE_CLASS(klass);
+
+    k->realize = ioasid_vfio_realize;
+    k->exit = ioasid_vfio_exit;
+    k->vendor_id = IOASID_VFIO_VENDOR_ID;
+    k->device_id = IOASID_VFIO_DEVICE_ID;
+    k->revision = IOASID_VFIO_REVISION;
+    k->class_id = PCI_CLASS_SYSTEM_OTHER;
+    dc->desc = "PCIe DMA engine assigned through /dev/ioasid (embedded host)";
+    dc->vmsd = &vmstate_ioasid_vfio;
+    device_class_set_legacy_reset(dc, ioasid_vfio_reset);
+    device_class_set_props(dc, ioasid_vfio_properties);
+    set_bit(DEVICE_CATEGORY_MISC, dc->categories);
+}
+
+static const TypeInfo ioasid_vfio_types[] = {
+    {
+        .name = TYPE_IOASID_VFIO,
+        .parent = TYPE_PCI_DEVICE,
+        .instance_size = sizeof(IOASIDVFIOState),
+        .class_init = ioasid_vfio_class_init,
+        .interfaces = (InterfaceInfo[]) {
+            { INTERFACE_PCIE_DEVICE },
+            { }
+        },
+    },
+};
+DEFINE_TYPES(ioasid_vfio_types)

@@ -1,0 +1,82 @@
+/*
+ * qemu-ioasid: the embedded software host
+ *
+ * An in-process implementation of the /dev/ioasid semantics of
+ * include/uapi/linux/ioasid.h: what the host kernel and its IOMMU would do,
+ * modelled in software.  It is the reference model of the host: device DMA
+ * of ioasid-vfio is translated through its mapping tables.
+ *
+ * Copyright (c) 2026 The qemu-ioasid authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#ifndef SYSTEM_IOASID_SOFT_HOST_H
+#define SYSTEM_IOASID_SOFT_HOST_H
+
+#include "uapi/linux/ioasid.h"
+
+typedef struct IOASIDSoftHost IOASIDSoftHost;
+
+/*
+ * @can_block_nosnoop: the modelled host IOMMU can force snooping (VT-d SC)
+ * @platform_nosnoop: the modelled platform honours no-snoop TLPs
+ */
+IOASIDSoftHost *ioasid_soft_host_new(bool can_block_nosnoop,
+                                     bool platform_nosnoop);
+void ioasid_soft_host_free(IOASIDSoftHost *host);
+
+/*
+ * The in-process equivalent of ioctl() on an open /dev/ioasid: @cmd and
+ * @arg as documented in the uAPI header.  Returns the ioctl's non-negative
+ * result, or -errno.
+ */
+long ioasid_soft_host_ioctl(IOASIDSoftHost *host, unsigned long cmd,
+                            void *arg);
+
+/*
+ * What the host IOMMU does with one DMA request of device @dev_id: look up
+ * @iova in the IOASID the device is attached to.
+ *
+ * On success, *@addr is where @iova lands, *@len is how many bytes from
+ * @iova (at most the @len passed in) the same mapping covers, and
+ * *@block_nosnoop says whether the IOMMU forces snooping there.
+ * Returns -ENOENT if nothing maps @iova (or the device is not attached),
+ * -EACCES if the mapping does not allow the access.
+ */
+int ioasid_soft_host_translate(IOASIDSoftHost *host, uint32_t dev_id,
+                               uint64_t iova, bool is_write, uint64_t *addr,
+                               uint64_t *len, bool *block_nosnoop);
+
+/* Introspection, for query-ioasid. */
+typedef struct IOASIDSoftMappingInfo {
+    uint64_t iova;
+    uint64_t size;
+    uint64_t addr;
+    uint32_t flags;             /* IOASID_DMA_MAP_FLAG_* */
+} IOASIDSoftMappingInfo;
+
+typedef struct IOASIDSoftSpaceInfo {
+    uint32_t ioasid;
+    bool enforce_snoop;
+    uint64_t map_calls;         /* MAP_DMA calls received, failed included */
+    uint64_t unmap_calls;       /* UNMAP_DMA calls received */
+} IOASIDSoftSpaceInfo;
+
+typedef void (*IOASIDSoftSpaceFn)(const IOASIDSoftSpaceInfo *info,
+                                  void *opaque);
+typedef void (*IOASIDSoftMappingFn)(const IOASIDSoftMappingInfo *info,
+                                    void *opaque);
+typedef void (*IOASIDSoftDeviceFn)(uint32_t dev_id, void *opaque);
+
+/* Call @fn for each IOASID, in increasing order. */
+void ioasid_soft_host_foreach_ioasid(IOASIDSoftHost *host,
+                                     IOASIDSoftSpaceFn fn, void *opaque);
+/* Call @fn for each mapping of @ioasid, in increasing IOVA order. */
+int ioasid_soft_host_foreach_mapping(IOASIDSoftHost *host, uint32_t ioasid,
+                                     IOASIDSoftMappingFn fn, void *opaque);
+/* Call @fn for each device attached to @ioasid, in increasing order. */
+int ioasid_soft_host_foreach_device(IOASIDSoftHost *host, uint32_t ioasid,
+                                    IOASIDSoftDeviceFn fn, void *opaque);
+
+#endif

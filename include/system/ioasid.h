@@ -1,0 +1,105 @@
+/*
+ * qemu-ioasid: host /dev/ioasid context object (-object ioasid)
+ *
+ * Copyright (c) 2026 The qemu-ioasid authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#ifndef SYSTEM_IOASID_H
+#define SYSTEM_IOASID_H
+
+#include "qom/object.h"
+#include "exec/hwaddr.h"
+#include "qapi/qapi-types-ioasid.h"
+#include "uapi/linux/ioasid.h"
+
+#define TYPE_IOASID "ioasid"
+OBJECT_DECLARE_SIMPLE_TYPE(IOASIDBackend, IOASID)
+
+/* Id of the context devices use when none is named. */
+#define IOASID_DEFAULT_ID "ioasid-default"
+
+/*
+ * What a host offers: one function per /dev/ioasid operation.  Each
+ * returns 0 or -errno.  The embedded software host is one implementation;
+ * a backend over a real kernel provides another without the device
+ * changing.  Flags are the uAPI's IOASID_* flags.
+ */
+typedef struct IOASIDHostOps {
+    const char *name;
+    bool (*open)(IOASIDBackend *be, Error **errp);
+    void (*close)(IOASIDBackend *be);
+    int (*get_info)(IOASIDBackend *be, struct ioasid_info *info);
+    int (*alloc)(IOASIDBackend *be, uint32_t flags, uint32_t *ioasid);
+    int (*free)(IOASIDBackend *be, uint32_t ioasid);
+    int (*map_dma)(IOASIDBackend *be, uint32_t ioasid, hwaddr iova,
+                   hwaddr size, hwaddr addr, uint32_t flags);
+    int (*unmap_dma)(IOASIDBackend *be, uint32_t ioasid, hwaddr iova,
+                     hwaddr size, hwaddr *unmapped);
+    int (*attach)(IOASIDBackend *be, uint32_t ioasid, uint32_t dev_id);
+    int (*detach)(IOASIDBackend *be, uint32_t ioasid, uint32_t dev_id);
+    /*
+     * Emulated DMA only (the embedded host, where there is no real IOMMU):
+     * see ioasid_soft_host_translate().
+     */
+    int (*dma_translate)(IOASIDBackend *be, uint32_t dev_id, hwaddr iova,
+                         bool is_write, hwaddr *addr, hwaddr *len,
+                         bool *block_nosnoop);
+    /* Introspection for query-ioasid */
+    IoasidSpaceInfoList *(*query)(IOASIDBackend *be);
+} IOASIDHostOps;
+
+struct IOASIDBackend {
+    Object parent_obj;
+
+    /* properties */
+    bool host_snoop_control;
+    bool platform_nosnoop;
+    IoasidEnforceSnoop enforce_snoop;
+
+    /* state */
+    const IOASIDHostOps *ops;
+    void *host;                 /* the ops' own state */
+    uint32_t next_dev_id;
+    GHashTable *devices;        /* dev_id -> QOM path of the bound device */
+    QTAILQ_ENTRY(IOASIDBackend) next;
+};
+
+extern const IOASIDHostOps ioasid_soft_host_ops;
+
+/*
+ * The context named @id, or the implicit default context (created on first
+ * use with default properties) when @id is NULL.
+ */
+IOASIDBackend *ioasid_backend_find(const char *id, Error **errp);
+
+/* Whether the host can force snooping / honours no-snoop */
+bool ioasid_backend_can_block_nosnoop(IOASIDBackend *be);
+bool ioasid_backend_platform_nosnoop(IOASIDBackend *be);
+
+/* Bind a device to the context; returns its dev_id. */
+uint32_t ioasid_backend_bind_device(IOASIDBackend *be, Object *dev);
+void ioasid_backend_unbind_device(IOASIDBackend *be, uint32_t dev_id);
+
+/* Host calls: one function per operation, traced; errors name the call. */
+bool ioasid_backend_alloc(IOASIDBackend *be, uint32_t flags,
+                          uint32_t *ioasid, Error **errp);
+void ioasid_backend_free(IOASIDBackend *be, uint32_t ioasid);
+bool ioasid_backend_attach(IOASIDBackend *be, uint32_t ioasid,
+                           uint32_t dev_id, Error **errp);
+void ioasid_backend_detach(IOASIDBackend *be, uint32_t ioasid,
+                           uint32_t dev_id);
+int ioasid_backend_map_dma(IOASIDBackend *be, uint32_t ioasid, hwaddr iova,
+                           hwaddr size, hwaddr addr, uint32_t flags,
+                           Error **errp);
+int ioasid_backend_unmap_dma(IOASIDBackend *be, uint32_t ioasid,
+                             hwaddr iova, hwaddr size, Error **errp);
+int ioasid_backend_dma_translate(IOASIDBackend *be, uint32_t dev_id,
+                                 hwaddr iova, bool is_write, hwaddr *addr,
+                                 hwaddr *len, bool *block_nosnoop);
+
+/* The QOM path of device @dev_id, for introspection */
+const char *ioasid_backend_device_path(IOASIDBackend *be, uint32_t dev_id);
+
+#endif

@@ -1,0 +1,38 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Run qtest binaries of a qemu-ioasid build with TAP output, print each
+# result, and end with one line: "qtest: N passed, N failed".
+#   scripts/run-tests.sh BUILD_DIR TEST...
+set -u
+obj=$1
+shift
+cd "$obj" || exit 1
+export QTEST_QEMU_BINARY=./qemu-system-x86_64
+export QTEST_QEMU_IMG=./qemu-img
+export G_TEST_DBUS_DAEMON=$(realpath ../qemu/tests/dbus-vmstate-daemon.sh)
+export PYTHON=/usr/bin/python3
+passed=0
+failed=0
+logdir=$obj/test-logs
+mkdir -p "$logdir"
+for t in "$@"; do
+    log=$logdir/$t.log
+    start=$(date +%s)
+    timeout 600 "./tests/qtest/$t" --tap -k > "$log" 2>&1
+    rc=$?
+    ok=$(grep -c '^ok ' "$log")
+    bad=$(grep -c '^not ok ' "$log")
+    # a crash or a time-out that ran no test case still counts as a failure
+    if [ "$rc" != 0 ] && [ "$bad" = 0 ]; then
+        bad=1
+        echo "not ok $t exited with status $rc" >> "$log"
+    fi
+    echo "== $t: $ok passed, $bad failed ($(( $(date +%s) - start ))s)"
+    grep -E '^not ok |^# (Start|End) of|^Bail out|ERROR|assert' "$log" |
+        grep -v '^# \(Start\|End\) of' | head -n 20
+    passed=$((passed + ok))
+    failed=$((failed + bad))
+done
+echo "qtest: $passed passed, $failed failed"
+[ "$failed" = 0 ]
