@@ -7,6 +7,9 @@ SRC := $(CURDIR)
 BUILD := $(SRC)/build
 OBJ := $(BUILD)/obj
 export PATH := /usr/lib/ccache:$(PATH)
+# Let clones at other paths (CI) share the compiler cache.
+export CCACHE_BASEDIR := $(BUILD)
+export CCACHE_NOHASHDIR := 1
 
 # The qtests we own, plus the upstream ones our devices and commands must
 # keep passing (they exercise every device and every QMP/HMP command).
@@ -17,12 +20,22 @@ QTESTS := $(OUR_QTESTS) $(UPSTREAM_QTESTS)
 OVERLAY := $(shell git -C $(SRC) ls-files -co --exclude-standard \
 	backends hw include qapi system monitor tests docs patches 2>/dev/null)
 
-.PHONY: all build configure check run bench checkpatch clean distclean
+.PHONY: all setup build configure check run bench checkpatch clean distclean
 
 all: build
 
+# Packages (Debian 12/13): installed once per checkout, re-checked when the
+# set-up script changes.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+$(BUILD)/.setup-done: scripts/setup-host.sh
+	@mkdir -p $(BUILD)
+	$(SUDO) bash scripts/setup-host.sh
+	@touch $@
+
+setup: $(BUILD)/.setup-done
+
 # Re-materialise when patches or the set of our files change.
-$(BUILD)/.configured: configure $(wildcard patches/*.patch) $(OVERLAY)
+$(BUILD)/.configured: $(BUILD)/.setup-done configure $(wildcard patches/*.patch) $(OVERLAY)
 	./configure
 	@touch $@
 
@@ -45,10 +58,10 @@ check: build
 	$(SRC)/scripts/run-tests.sh $(OBJ) $(QTESTS)
 
 run: build
-	$(SRC)/scripts/demo.sh $(OBJ)
+	/usr/bin/python3 $(SRC)/scripts/demo.py $(OBJ)
 
 bench: build
-	$(SRC)/scripts/bench.sh $(OBJ)
+	/usr/bin/python3 $(SRC)/scripts/bench.py $(OBJ)
 
 checkpatch: $(BUILD)/.configured
 	perl $(BUILD)/qemu/scripts/checkpatch.pl --no-tree -f \

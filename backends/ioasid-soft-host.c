@@ -45,7 +45,7 @@ typedef struct IOASIDSoftSpace {
 struct IOASIDSoftHost {
     uint32_t info_flags;        /* IOASID_INFO_* */
     GTree *spaces;              /* IOASID -> IOASIDSoftSpace */
-    GTree *devices;             /* dev_id -> IOASIDSoftSpace it is attached to */
+    GTree *devices;             /* dev_id -> IOASIDSoftSpace attached to */
     uint32_t next_id;
 };
 
@@ -176,9 +176,8 @@ static void ioasid_soft_insert(IOASIDSoftSpace *space, uint64_t iova,
 
 static long ioasid_soft_map(IOASIDSoftHost *host, struct ioasid_dma_map *map)
 {
-    const uint32_t known = IOASID_DMA_MAP_FLAG_READ |
-                           IOASID_DMA_MAP_FLAG_WRITE |
-                           IOASID_DMA_MAP_FLAG_BLOCK_NOSNOOP;
+    const uint32_t rw = IOASID_DMA_MAP_FLAG_READ | IOASID_DMA_MAP_FLAG_WRITE;
+    const uint32_t known = rw | IOASID_DMA_MAP_FLAG_BLOCK_NOSNOOP;
     IOASIDSoftSpace *space;
 
     if (map->argsz < sizeof(*map)) {
@@ -190,7 +189,7 @@ static long ioasid_soft_map(IOASIDSoftHost *host, struct ioasid_dma_map *map)
     }
     space->map_calls++;
     if ((map->flags & ~known) ||
-        !(map->flags & (IOASID_DMA_MAP_FLAG_READ | IOASID_DMA_MAP_FLAG_WRITE)) ||
+        !(map->flags & rw) ||
         !ioasid_soft_range_ok(map->iova, map->size) ||
         !ioasid_soft_range_ok(map->vaddr, map->size)) {
         return -EINVAL;

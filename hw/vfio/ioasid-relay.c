@@ -131,7 +131,7 @@ static void ioasid_relay_region_add(MemoryListener *listener,
                                                      MEMTXATTRS_UNSPECIFIED);
 
         trace_ioasid_relay_region_add_iommu(relay->owner, section->mr->name,
-                                            section->offset_within_address_space);
+                                    section->offset_within_address_space);
         giommu->relay = relay;
         giommu->iommu_mr = iommu_mr;
         giommu->iommu_offset = section->offset_within_address_space -
@@ -199,7 +199,7 @@ static void ioasid_relay_region_del(MemoryListener *listener,
             return;
         }
         trace_ioasid_relay_region_del_iommu(relay->owner, section->mr->name,
-                                            section->offset_within_address_space);
+                                    section->offset_within_address_space);
         memory_region_unregister_iommu_notifier(section->mr, &giommu->n);
         QLIST_REMOVE(giommu, next);
         memory_region_unref(section->mr);

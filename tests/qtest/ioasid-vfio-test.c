@@ -673,7 +673,7 @@ static void expect_startup_error(const char *args, const char *needle1,
     g_assert_true(g_spawn_sync(NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
                                &out, &err, &status, NULL));
     if (g_test_verbose()) {
-        g_test_message("%s\n-> %s", args, err);
+        g_test_message("%s -> %s", args, err);
     }
     g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) != 0);
     g_assert_nonnull(strstr(err, needle1));

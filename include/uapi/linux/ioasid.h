@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0-or-later WITH Linux-syscall-note */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * /dev/ioasid: the I/O address space uAPI of qemu-ioasid
  *
@@ -109,7 +109,8 @@ struct ioasid_alloc {
 #define IOASID_FREE             _IO(IOASID_TYPE, IOASID_BASE + 4)
 
 /*
- * IOASID_MAP_DMA - _IO(IOASID_TYPE, IOASID_BASE + 5), arg: struct ioasid_dma_map
+ * IOASID_MAP_DMA - _IO(IOASID_TYPE, IOASID_BASE + 5)
+ *     arg: struct ioasid_dma_map
  *
  * Map [iova, iova + size) of @ioasid to the caller's memory at @vaddr.  In
  * qemu-ioasid's embedded host the caller's memory is the guest's physical
@@ -145,7 +146,8 @@ struct ioasid_dma_map {
 #define IOASID_MAP_DMA          _IO(IOASID_TYPE, IOASID_BASE + 5)
 
 /*
- * IOASID_UNMAP_DMA - _IO(IOASID_TYPE, IOASID_BASE + 6), arg: struct ioasid_dma_unmap
+ * IOASID_UNMAP_DMA - _IO(IOASID_TYPE, IOASID_BASE + 6)
+ *     arg: struct ioasid_dma_unmap
  *
  * Unmap every mapped byte of [iova, iova + size) of @ioasid.  A mapping
  * that straddles a boundary of the range is split: the part outside stays
