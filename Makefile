@@ -11,11 +11,13 @@ export PATH := /usr/lib/ccache:$(PATH)
 export CCACHE_BASEDIR := $(BUILD)
 export CCACHE_NOHASHDIR := 1
 
-# The qtests we own, plus the upstream ones our devices and commands must
-# keep passing (they exercise every device and every QMP/HMP command).
-OUR_QTESTS := ioasid-vfio-test
-UPSTREAM_QTESTS := intel-iommu-test qmp-cmd-test test-hmp device-introspect-test
-QTESTS := $(OUR_QTESTS) $(UPSTREAM_QTESTS)
+# Our unit test and qtests, plus the upstream qtests our devices and
+# commands must keep passing (they exercise every device and every QMP/HMP
+# command).  Paths are relative to build/obj.
+OUR_TESTS := tests/unit/test-ioasid-soft-host tests/qtest/ioasid-vfio-test
+UPSTREAM_TESTS := $(addprefix tests/qtest/,intel-iommu-test qmp-cmd-test \
+	test-hmp device-introspect-test)
+TESTS := $(OUR_TESTS) $(UPSTREAM_TESTS)
 
 OVERLAY := $(shell git -C $(SRC) ls-files -co --exclude-standard \
 	backends hw include qapi system monitor tests docs patches 2>/dev/null)
@@ -47,7 +49,7 @@ configure: $(BUILD)/.configured
 FIRMWARE_DIRS := $(OBJ)/pc-bios/optionrom /usr/share/seabios /usr/lib/ipxe/qemu
 
 build: $(BUILD)/.configured
-	ninja -C $(OBJ) qemu-system-x86_64 $(addprefix tests/qtest/,$(QTESTS))
+	ninja -C $(OBJ) qemu-system-x86_64 $(TESTS)
 	$(MAKE) -C $(OBJ)/pc-bios/optionrom
 	@for d in $(FIRMWARE_DIRS); do \
 	    mkdir -p $(OBJ)/qemu-bundle$$(dirname $$d); \
@@ -55,7 +57,7 @@ build: $(BUILD)/.configured
 	done
 
 check: build
-	$(SRC)/scripts/run-tests.sh $(OBJ) $(QTESTS)
+	$(SRC)/scripts/run-tests.sh $(OBJ) $(TESTS)
 
 run: build
 	/usr/bin/python3 $(SRC)/scripts/demo.py $(OBJ)

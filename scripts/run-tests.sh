@@ -1,9 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# Run qtest binaries of a qemu-ioasid build with TAP output, print each
-# result, and end with one line: "qtest: N passed, N failed".
-#   scripts/run-tests.sh BUILD_DIR TEST...
+# Run test binaries of a qemu-ioasid build (unit tests and qtests) with TAP
+# output, print each result, and end with one line:
+# "tests: N passed, N failed".
+#   scripts/run-tests.sh BUILD_DIR TEST...   (TEST relative to BUILD_DIR)
 set -u
 obj=$1
 shift
@@ -17,9 +18,9 @@ failed=0
 logdir=$obj/test-logs
 mkdir -p "$logdir"
 for t in "$@"; do
-    log=$logdir/$t.log
+    log=$logdir/$(basename "$t").log
     start=$(date +%s)
-    timeout 600 "./tests/qtest/$t" --tap -k > "$log" 2>&1
+    timeout 600 "./$t" --tap -k > "$log" 2>&1
     rc=$?
     ok=$(grep -c '^ok ' "$log")
     bad=$(grep -c '^not ok ' "$log")
@@ -34,5 +35,5 @@ for t in "$@"; do
     passed=$((passed + ok))
     failed=$((failed + bad))
 done
-echo "qtest: $passed passed, $failed failed"
+echo "tests: $passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -1,0 +1,300 @@
+/*
+ * Unit tests of the embedded /dev/ioasid host: the uAPI semantics of
+ * include/uapi/linux/ioasid.h, driven through ioasid_soft_host_ioctl().
+ *
+ * Copyright (c) 2026 The qemu-ioasid authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "system/ioasid-soft-host.h"
+
+#define R   IOASID_DMA_MAP_FLAG_READ
+#define W   IOASID_DMA_MAP_FLAG_WRITE
+#define B   IOASID_DMA_MAP_FLAG_BLOCK_NOSNOOP
+#define PG  4096ULL
+
+static uint32_t alloc(IOASIDSoftHost *h, uint32_t flags, long want)
+{
+    struct ioasid_alloc a = { .argsz = sizeof(a), .flags = flags };
+
+    g_assert_cmpint(ioasid_soft_host_ioctl(h, IOASID_ALLOC, &a), ==, want);
+    return a.ioasid;
+}
+
+static long map(IOASIDSoftHost *h, uint32_t ioasid, uint64_t iova,
+                uint64_t size, uint64_t addr, uint32_t flags)
+{
+    struct ioasid_dma_map m = {
+        .argsz = sizeof(m), .flags = flags, .ioasid = ioasid,
+        .vaddr = addr, .iova = iova, .size = size,
+    };
+
+    return ioasid_soft_host_ioctl(h, IOASID_MAP_DMA, &m);
+}
+
+static long unmap(IOASIDSoftHost *h, uint32_t ioasid, uint64_t iova,
+                  uint64_t size, uint64_t *unmapped)
+{
+    struct ioasid_dma_unmap u = {
+        .argsz = sizeof(u), .ioasid = ioasid, .iova = iova, .size = size,
+    };
+    long ret = ioasid_soft_host_ioctl(h, IOASID_UNMAP_DMA, &u);
+
+    if (unmapped) {
+        *unmapped = u.size;
+    }
+    return ret;
+}
+
+static long attach(IOASIDSoftHost *h, unsigned long cmd, uint32_t ioasid,
+                   uint32_t dev)
+{
+    struct ioasid_device_attach at = {
+        .argsz = sizeof(at), .ioasid = ioasid, .dev_id = dev,
+    };
+
+    return ioasid_soft_host_ioctl(h, cmd, &at);
+}
+
+typedef struct Table {
+    unsigned int n;
+    IOASIDSoftMappingInfo m[16];
+} Table;
+
+static void collect(const IOASIDSoftMappingInfo *info, void *opaque)
+{
+    Table *t = opaque;
+
+    g_assert_cmpuint(t->n, <, ARRAY_SIZE(t->m));
+    t->m[t->n++] = *info;
+}
+
+static Table table(IOASIDSoftHost *h, uint32_t ioasid)
+{
+    Table t = { 0 };
+
+    g_assert_cmpint(ioasid_soft_host_foreach_mapping(h, ioasid, collect, &t),
+                    ==, 0);
+    return t;
+}
+
+static void test_info_and_extensions(void)
+{
+    IOASIDSoftHost *h = ioasid_soft_host_new(true, false);
+    struct ioasid_info info = { .argsz = sizeof(info) };
+
+    g_assert_cmpint(ioasid_soft_host_ioctl(h, IOASID_GET_API_VERSION, NULL),
+                    ==, IOASID_API_VERSION);
+    g_assert_cmpint(ioasid_soft_host_ioctl(h, IOASID_CHECK_EXTENSION,
+                    (void *)(uintptr_t)IOASID_EXT_DMA_NO_SNOOP), ==, 1);
+    g_assert_cmpint(ioasid_soft_host_ioctl(h, IOASID_CHECK_EXTENSION,
+                    (void *)(uintptr_t)42), ==, 0);
+    g_assert_cmpint(ioasid_soft_host_ioctl(h, IOASID_GET_INFO, &info), ==, 0);
+    g_assert_cmphex(info.flags, ==, IOASID_INFO_CAN_BLOCK_NOSNOOP);
+    g_assert_true(info.pgsize_bitmap & PG);
+    info.argsz = 4;
+    g_assert_cmpint(ioasid_soft_host_ioctl(h, IOASID_GET_INFO, &info), ==,
+                    -EINVAL);
+    g_assert_cmpint(ioasid_soft_host_ioctl(h, 0x1234, NULL), ==, -ENOTTY);
+    ioasid_soft_host_free(h);
+}
+
+static void test_map_rules(void)
+{
+    IOASIDSoftHost *h = ioasid_soft_host_new(true, true);
+    uint32_t id = alloc(h, 0, 0);
+    Table t;
+
+    g_assert_cmpuint(id, >, 0);
+    g_assert_cmpint(map(h, id, 0x10000, 4 * PG, 0x80000, R | W | B), ==, 0);
+    /* any overlap is refused: a mapping never replaces another */
+    g_assert_cmpint(map(h, id, 0x10000, PG, 0x90000, R), ==, -EEXIST);
+    g_assert_cmpint(map(h, id, 0x13000, 2 * PG, 0x90000, R), ==, -EEXIST);
+    g_assert_cmpint(map(h, id, 0xf000, 2 * PG, 0x90000, R), ==, -EEXIST);
+    /* adjacent is fine and stays a separate mapping */
+    g_assert_cmpint(map(h, id, 0x14000, PG, 0x84000, R | W | B), ==, 0);
+    /* bad arguments */
+    g_assert_cmpint(map(h, id, 0x20000, PG, 0, 0), ==, -EINVAL);
+    g_assert_cmpint(map(h, id, 0x20000, PG, 0, B), ==, -EINVAL);
+    g_assert_cmpint(map(h, id, 0x20000, PG, 0, R | 0x80), ==, -EINVAL);
+    g_assert_cmpint(map(h, id, 0x20800, PG, 0, R), ==, -EINVAL);
+    g_assert_cmpint(map(h, id, 0x20000, 0x800, 0, R), ==, -EINVAL);
+    g_assert_cmpint(map(h, id, 0x20000, PG, 0x800, R), ==, -EINVAL);
+    g_assert_cmpint(map(h, id, 0x20000, 0, 0, R), ==, -EINVAL);
+    g_assert_cmpint(map(h, id, UINT64_MAX - PG + 1, 2 * PG, 0, R), ==,
+                    -EINVAL);
+    g_assert_cmpint(map(h, id + 1, 0x20000, PG, 0, R), ==, -ENOENT);
+
+    t = table(h, id);
+    g_assert_cmpuint(t.n, ==, 2);
+    g_assert_cmphex(t.m[0].iova, ==, 0x10000);
+    g_assert_cmphex(t.m[0].size, ==, 4 * PG);
+    g_assert_cmphex(t.m[1].iova, ==, 0x14000);
+    ioasid_soft_host_free(h);
+}
+
+static void test_unmap_splits(void)
+{
+    IOASIDSoftHost *h = ioasid_soft_host_new(true, true);
+    uint32_t id = alloc(h, 0, 0);
+    uint64_t unmapped;
+    Table t;
+
+    g_assert_cmpint(map(h, id, 0x100000, 8 * PG, 0x500000, R | B), ==, 0);
+    /* punch a hole in the middle: two mappings remain, flags kept */
+    g_assert_cmpint(unmap(h, id, 0x102000, 2 * PG, &unmapped), ==, 0);
+    g_assert_cmphex(unmapped, ==, 2 * PG);
+    t = table(h, id);
+    g_assert_cmpuint(t.n, ==, 2);
+    g_assert_cmphex(t.m[0].iova, ==, 0x100000);
+    g_assert_cmphex(t.m[0].size, ==, 2 * PG);
+    g_assert_cmphex(t.m[0].addr, ==, 0x500000);
+    g_assert_cmphex(t.m[0].flags, ==, R | B);
+    g_assert_cmphex(t.m[1].iova, ==, 0x104000);
+    g_assert_cmphex(t.m[1].size, ==, 4 * PG);
+    g_assert_cmphex(t.m[1].addr, ==, 0x504000);
+    g_assert_cmphex(t.m[1].flags, ==, R | B);
+
+    /* a range spanning both remnants and the hole unmaps what is mapped */
+    g_assert_cmpint(unmap(h, id, 0x101000, 4 * PG, &unmapped), ==, 0);
+    g_assert_cmphex(unmapped, ==, 2 * PG);
+    /* nothing mapped there any more: not an error, 0 bytes */
+    g_assert_cmpint(unmap(h, id, 0x101000, 4 * PG, &unmapped), ==, 0);
+    g_assert_cmphex(unmapped, ==, 0);
+    t = table(h, id);
+    g_assert_cmpuint(t.n, ==, 2);
+    g_assert_cmphex(t.m[0].size, ==, PG);
+    g_assert_cmphex(t.m[1].iova, ==, 0x105000);
+    g_assert_cmphex(t.m[1].addr, ==, 0x505000);
+    g_assert_cmphex(t.m[1].size, ==, 3 * PG);
+
+    g_assert_cmpint(unmap(h, id, 0x101800, PG, NULL), ==, -EINVAL);
+    g_assert_cmpint(unmap(h, id, 0, 0, NULL), ==, -EINVAL);
+    g_assert_cmpint(unmap(h, id, 0, UINT64_MAX - PG + 1, &unmapped), ==, 0);
+    g_assert_cmphex(unmapped, ==, 4 * PG);
+    g_assert_cmpuint(table(h, id).n, ==, 0);
+    ioasid_soft_host_free(h);
+}
+
+static void test_snoop_control(void)
+{
+    IOASIDSoftHost *weak = ioasid_soft_host_new(false, true);
+    IOASIDSoftHost *h = ioasid_soft_host_new(true, true);
+    uint32_t id, enf;
+    uint64_t addr, len;
+    bool block;
+
+    /* a host that cannot block refuses to be asked to */
+    alloc(weak, IOASID_ALLOC_ENFORCE_SNOOP, -EOPNOTSUPP);
+    id = alloc(weak, 0, 0);
+    g_assert_cmpint(map(weak, id, 0, PG, 0, R | B), ==, -EOPNOTSUPP);
+    g_assert_cmpint(map(weak, id, 0, PG, 0, R), ==, 0);
+
+    /* per-mapping flag versus an enforcing IOASID */
+    id = alloc(h, 0, 0);
+    enf = alloc(h, IOASID_ALLOC_ENFORCE_SNOOP, 0);
+    g_assert_cmpuint(id, !=, enf);
+    g_assert_cmpint(map(h, id, 0, PG, 0x1000, R | W), ==, 0);
+    g_assert_cmpint(map(h, id, PG, PG, 0x2000, R | W | B), ==, 0);
+    g_assert_cmpint(map(h, enf, 0, PG, 0x1000, R | W), ==, 0);
+    g_assert_cmpint(attach(h, IOASID_ATTACH_DEVICE, id, 1), ==, 0);
+    g_assert_cmpint(attach(h, IOASID_ATTACH_DEVICE, enf, 2), ==, 0);
+
+    len = 2 * PG;
+    g_assert_cmpint(ioasid_soft_host_translate(h, 1, 0x10, true, &addr, &len,
+                                               &block), ==, 0);
+    g_assert_cmphex(addr, ==, 0x1010);
+    g_assert_cmphex(len, ==, PG - 0x10);
+    g_assert_false(block);
+    len = 16;
+    g_assert_cmpint(ioasid_soft_host_translate(h, 1, PG, false, &addr, &len,
+                                               &block), ==, 0);
+    g_assert_cmphex(len, ==, 16);
+    g_assert_true(block);
+    len = 16;
+    g_assert_cmpint(ioasid_soft_host_translate(h, 2, 0, false, &addr, &len,
+                                               &block), ==, 0);
+    g_assert_true(block);
+    ioasid_soft_host_free(weak);
+    ioasid_soft_host_free(h);
+}
+
+static void test_translate_faults(void)
+{
+    IOASIDSoftHost *h = ioasid_soft_host_new(true, true);
+    uint32_t id = alloc(h, 0, 0);
+    uint64_t addr, len = 8;
+    bool block;
+
+    g_assert_cmpint(map(h, id, 0, PG, 0x1000, R), ==, 0);
+    /* not attached: the host translates nothing for the device */
+    g_assert_cmpint(ioasid_soft_host_translate(h, 7, 0, false, &addr, &len,
+                                               &block), ==, -ENOENT);
+    g_assert_cmpint(attach(h, IOASID_ATTACH_DEVICE, id, 7), ==, 0);
+    g_assert_cmpint(ioasid_soft_host_translate(h, 7, 0, false, &addr, &len,
+                                               &block), ==, 0);
+    g_assert_cmpint(ioasid_soft_host_translate(h, 7, 0, true, &addr, &len,
+                                               &block), ==, -EACCES);
+    g_assert_cmpint(ioasid_soft_host_translate(h, 7, PG, false, &addr, &len,
+                                               &block), ==, -ENOENT);
+    ioasid_soft_host_free(h);
+}
+
+static void test_attach_and_free(void)
+{
+    IOASIDSoftHost *h = ioasid_soft_host_new(true, true);
+    uint32_t a = alloc(h, 0, 0), b = alloc(h, 0, 0);
+
+    g_assert_cmpint(attach(h, IOASID_ATTACH_DEVICE, a, 1), ==, 0);
+    g_assert_cmpint(attach(h, IOASID_ATTACH_DEVICE, b, 1), ==, -EBUSY);
+    g_assert_cmpint(attach(h, IOASID_DETACH_DEVICE, b, 1), ==, -ENOENT);
+    g_assert_cmpint(ioasid_soft_host_ioctl(h, IOASID_FREE,
+                                           (void *)(uintptr_t)a), ==, -EBUSY);
+    g_assert_cmpint(attach(h, IOASID_DETACH_DEVICE, a, 1), ==, 0);
+    g_assert_cmpint(map(h, a, 0, PG, 0, R), ==, 0);
+    g_assert_cmpint(ioasid_soft_host_ioctl(h, IOASID_FREE,
+                                           (void *)(uintptr_t)a), ==, 0);
+    g_assert_cmpint(ioasid_soft_host_ioctl(h, IOASID_FREE,
+                                           (void *)(uintptr_t)a), ==, -ENOENT);
+    g_assert_cmpint(attach(h, IOASID_ATTACH_DEVICE, a, 1), ==, -ENOENT);
+    g_assert_cmpint(attach(h, IOASID_ATTACH_DEVICE, b, 1), ==, 0);
+    ioasid_soft_host_free(h);
+}
+
+static void count_space(const IOASIDSoftSpaceInfo *info, void *opaque)
+{
+    *(IOASIDSoftSpaceInfo *)opaque = *info;
+}
+
+static void test_call_counters(void)
+{
+    IOASIDSoftHost *h = ioasid_soft_host_new(true, true);
+    uint32_t id = alloc(h, 0, 0);
+    IOASIDSoftSpaceInfo info;
+
+    map(h, id, 0, PG, 0, R);
+    map(h, id, 0, PG, 0, R);            /* fails, still a call */
+    unmap(h, id, 0, PG, NULL);
+    ioasid_soft_host_foreach_ioasid(h, count_space, &info);
+    g_assert_cmpuint(info.ioasid, ==, id);
+    g_assert_cmpuint(info.map_calls, ==, 2);
+    g_assert_cmpuint(info.unmap_calls, ==, 1);
+    ioasid_soft_host_free(h);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/ioasid-soft-host/info", test_info_and_extensions);
+    g_test_add_func("/ioasid-soft-host/map-rules", test_map_rules);
+    g_test_add_func("/ioasid-soft-host/unmap-splits", test_unmap_splits);
+    g_test_add_func("/ioasid-soft-host/snoop-control", test_snoop_control);
+    g_test_add_func("/ioasid-soft-host/translate-faults",
+                    test_translate_faults);
+    g_test_add_func("/ioasid-soft-host/attach-and-free",
+                    test_attach_and_free);
+    g_test_add_func("/ioasid-soft-host/call-counters", test_call_counters);
+    return g_test_run();
+}
