@@ -23,6 +23,8 @@
 
 #define RAM_SIZE        (512 * 1024 * 1024ULL)
 #define DEV_SLOT        4
+/* ICH9 ACPI memory hotplug registers (hw/acpi/memory_hotplug.c) */
+#define ACPI_MEMORY_HOTPLUG_BASE 0x0a00
 #define SRC_ADDR        0x01000000ULL
 #define DST_ADDR        0x02000000ULL
 
@@ -616,7 +618,7 @@ static void test_identity_host_cannot_block(void)
     check_identity_map("auto", false, false, false);
 }
 
-/* ---- RAM hot-add ---- */
+/* ---- RAM hot-add and hot-remove ---- */
 
 static void test_ram_hotplug(void)
 {
@@ -651,6 +653,21 @@ static void test_ram_hotplug(void)
     g_assert_cmphex(get_u64(m, "size"), ==, size);
     g_assert_cmphex(get_u64(m, "addr"), ==, addr);
     g_assert_true(qdict_get_bool(m, "block-nosnoop"));
+    qobject_unref(space);
+
+    /*
+     * Hot-remove: request it, then eject as the guest's ACPI code would
+     * (ICH9 memory hotplug block: select slot 0, write the eject bit).
+     */
+    qtest_qmp_assert_success(qts, "{ 'execute': 'device_del', 'arguments': {"
+                             " 'id': 'dimm1' } }");
+    qtest_outl(qts, ACPI_MEMORY_HOTPLUG_BASE, 0);
+    qtest_outb(qts, ACPI_MEMORY_HOTPLUG_BASE + 0x14, 8);
+    qtest_qmp_eventwait(qts, "DEVICE_DELETED");
+    space = query_space(qts, "ioasid-default", "/machine/peripheral/dev0");
+    g_assert_null(find_mapping(space, addr));
+    g_assert_null(find_mapping(space, addr + size - 1));
+    g_assert(find_mapping(space, 0x100000));
     qobject_unref(space);
     qtest_quit(qts);
 }
@@ -726,7 +743,7 @@ int main(int argc, char **argv)
                    test_identity_on);
     qtest_add_func("/ioasid-vfio/identity-map/host-snoop-control=off",
                    test_identity_host_cannot_block);
-    qtest_add_func("/ioasid-vfio/identity-map/ram-hot-add", test_ram_hotplug);
+    qtest_add_func("/ioasid-vfio/identity-map/ram-hotplug", test_ram_hotplug);
     qtest_add_func("/ioasid-vfio/cmdline/bad-options", test_bad_options);
 
     return g_test_run();
