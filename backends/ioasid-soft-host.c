@@ -13,7 +13,8 @@
  *  - mappings are never merged: one MAP_DMA call is one mapping, so a table
  *    always shows exactly the calls the host was given (coalescing is the
  *    caller's business);
- *  - every range is aligned to IOASID_SOFT_PAGE_SIZE.
+ *  - every range is aligned to IOASID_SOFT_PAGE_SIZE;
+ *  - nosnoop_mappings counts the mappings without BLOCK_NOSNOOP.
  * A device is attached to at most one IOASID; an IOASID with attached
  * devices cannot be freed.  There is no locking: QEMU calls the host with
  * the BQL held.
@@ -37,6 +38,7 @@ typedef struct IOASIDSoftSpace {
     uint32_t id;
     bool enforce_snoop;
     IntervalTreeRoot mappings;
+    uint64_t nosnoop_mappings;  /* mappings without BLOCK_NOSNOOP */
     unsigned int ndevices;
     uint64_t map_calls;
     uint64_t unmap_calls;
@@ -57,13 +59,21 @@ static gint ioasid_soft_cmp_u32(gconstpointer a, gconstpointer b,
     return x < y ? -1 : x > y;
 }
 
+static void ioasid_soft_remove(IOASIDSoftSpace *space, IOASIDSoftMapping *m)
+{
+    interval_tree_remove(&m->node, &space->mappings);
+    if (!(m->flags & IOASID_DMA_MAP_FLAG_BLOCK_NOSNOOP)) {
+        space->nosnoop_mappings--;
+    }
+    g_free(m);
+}
+
 static void ioasid_soft_space_clear(IOASIDSoftSpace *space)
 {
     IntervalTreeNode *n;
 
     while ((n = interval_tree_iter_first(&space->mappings, 0, UINT64_MAX))) {
-        interval_tree_remove(n, &space->mappings);
-        g_free(container_of(n, IOASIDSoftMapping, node));
+        ioasid_soft_remove(space, container_of(n, IOASIDSoftMapping, node));
     }
 }
 
@@ -172,6 +182,9 @@ static void ioasid_soft_insert(IOASIDSoftSpace *space, uint64_t iova,
     m->addr = addr;
     m->flags = flags;
     interval_tree_insert(&m->node, &space->mappings);
+    if (!(flags & IOASID_DMA_MAP_FLAG_BLOCK_NOSNOOP)) {
+        space->nosnoop_mappings++;
+    }
 }
 
 static long ioasid_soft_map(IOASIDSoftHost *host, struct ioasid_dma_map *map)
@@ -228,19 +241,19 @@ static long ioasid_soft_unmap(IOASIDSoftHost *host,
     first = unmap->iova;
     last = unmap->iova + unmap->size - 1;
     while ((n = interval_tree_iter_first(&space->mappings, first, last))) {
-        IOASIDSoftMapping *m = container_of(n, IOASIDSoftMapping, node);
+        IOASIDSoftMapping m = *container_of(n, IOASIDSoftMapping, node);
 
-        interval_tree_remove(n, &space->mappings);
+        ioasid_soft_remove(space, container_of(n, IOASIDSoftMapping, node));
         /* Keep what lies outside [first, last], with the same flags. */
-        if (n->start < first) {
-            ioasid_soft_insert(space, n->start, first - 1, m->addr, m->flags);
+        if (m.node.start < first) {
+            ioasid_soft_insert(space, m.node.start, first - 1, m.addr,
+                               m.flags);
         }
-        if (n->last > last) {
-            ioasid_soft_insert(space, last + 1, n->last,
-                               m->addr + (last + 1 - n->start), m->flags);
+        if (m.node.last > last) {
+            ioasid_soft_insert(space, last + 1, m.node.last,
+                               m.addr + (last + 1 - m.node.start), m.flags);
         }
-        unmapped += MIN(n->last, last) - MAX(n->start, first) + 1;
-        g_free(m);
+        unmapped += MIN(m.node.last, last) - MAX(m.node.start, first) + 1;
     }
     unmap->size = unmapped;
     return 0;
@@ -339,18 +352,27 @@ typedef struct IOASIDSoftIter {
     void *opaque;
 } IOASIDSoftIter;
 
-static gboolean ioasid_soft_space_iter(gpointer key, gpointer value,
-                                       gpointer opaque)
+static void ioasid_soft_space_info(IOASIDSoftSpace *space,
+                                   IOASIDSoftSpaceInfo *info)
 {
-    IOASIDSoftSpace *space = value;
-    IOASIDSoftIter *it = opaque;
-    IOASIDSoftSpaceInfo info = {
+    *info = (IOASIDSoftSpaceInfo) {
         .ioasid = space->id,
         .enforce_snoop = space->enforce_snoop,
+        /* an enforcing IOASID lets nothing through, whatever the flags */
+        .nosnoop_mappings = space->enforce_snoop ? 0
+                                                 : space->nosnoop_mappings,
         .map_calls = space->map_calls,
         .unmap_calls = space->unmap_calls,
     };
+}
 
+static gboolean ioasid_soft_space_iter(gpointer key, gpointer value,
+                                       gpointer opaque)
+{
+    IOASIDSoftIter *it = opaque;
+    IOASIDSoftSpaceInfo info;
+
+    ioasid_soft_space_info(value, &info);
     it->fn(&info, it->opaque);
     return false;
 }
@@ -413,5 +435,17 @@ int ioasid_soft_host_foreach_device(IOASIDSoftHost *host, uint32_t ioasid,
         return -ENOENT;
     }
     g_tree_foreach(host->devices, ioasid_soft_dev_iter, &it);
+    return 0;
+}
+
+int ioasid_soft_host_get_space(IOASIDSoftHost *host, uint32_t ioasid,
+                               IOASIDSoftSpaceInfo *info)
+{
+    IOASIDSoftSpace *space = ioasid_soft_lookup(host, ioasid);
+
+    if (!space) {
+        return -ENOENT;
+    }
+    ioasid_soft_space_info(space, info);
     return 0;
 }

@@ -119,6 +119,16 @@ static int soft_detach(IOASIDBackend *be, uint32_t ioasid, uint32_t dev_id)
     return soft_attach_op(be, IOASID_DETACH_DEVICE, ioasid, dev_id);
 }
 
+static int soft_nosnoop_mappings(IOASIDBackend *be, uint32_t ioasid,
+                                 uint64_t *count)
+{
+    IOASIDSoftSpaceInfo info;
+    int ret = ioasid_soft_host_get_space(soft(be), ioasid, &info);
+
+    *count = ret ? 0 : info.nosnoop_mappings;
+    return ret;
+}
+
 static int soft_dma_translate(IOASIDBackend *be, uint32_t dev_id, hwaddr iova,
                               bool is_write, hwaddr *addr, hwaddr *len,
                               bool *block_nosnoop)
@@ -204,6 +214,7 @@ const IOASIDHostOps ioasid_soft_host_ops = {
     .unmap_dma = soft_unmap_dma,
     .attach = soft_attach,
     .detach = soft_detach,
+    .nosnoop_mappings = soft_nosnoop_mappings,
     .dma_translate = soft_dma_translate,
     .query = soft_query,
 };
@@ -224,6 +235,24 @@ bool ioasid_backend_platform_nosnoop(IOASIDBackend *be)
 
     return !be->ops->get_info(be, &info) &&
            (info.flags & IOASID_INFO_PLATFORM_NOSNOOP);
+}
+
+bool ioasid_backend_passes_nosnoop(IOASIDBackend *be, uint32_t ioasid)
+{
+    uint64_t count = 0;
+
+    return !ioasid_backend_can_block_nosnoop(be) ||
+           (!be->ops->nosnoop_mappings(be, ioasid, &count) && count);
+}
+
+void ioasid_backend_add_flush_notifier(IOASIDBackend *be, Notifier *n)
+{
+    notifier_list_add(&be->flush_notifiers, n);
+}
+
+void ioasid_backend_remove_flush_notifier(Notifier *n)
+{
+    notifier_remove(n);
 }
 
 uint32_t ioasid_backend_bind_device(IOASIDBackend *be, Object *dev)
@@ -451,6 +480,7 @@ static void ioasid_init(Object *obj)
     be->platform_nosnoop = true;
     be->enforce_snoop = IOASID_ENFORCE_SNOOP_AUTO;
     be->devices = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+    notifier_list_init(&be->flush_notifiers);
 }
 
 static void ioasid_finalize(Object *obj)
@@ -515,6 +545,7 @@ IoasidContextInfoList *qmp_query_ioasid(Error **errp)
     QTAILQ_FOREACH(be, &ioasid_backends, next) {
         IoasidContextInfo *info = g_new0(IoasidContextInfo, 1);
 
+        notifier_list_notify(&be->flush_notifiers, NULL);
         info->id = g_strdup(ioasid_name(be));
         info->host_snoop_control = be->host_snoop_control;
         info->platform_nosnoop = be->platform_nosnoop;

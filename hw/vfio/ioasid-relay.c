@@ -11,15 +11,27 @@
  *  - RAM sections of the address space (no vIOMMU, or vIOMMU translation
  *    off) are identity-mapped, page aligned, with the identity flags;
  *  - IOMMU sections get an IOMMU notifier, whose MAP/UNMAP events become
- *    host MAP_DMA/UNMAP_DMA calls;
+ *    host MAP_DMA/UNMAP_DMA calls; a MAP whose guest entry forces snooping
+ *    (IOMMU_TLB_ATTR_SNOOP: VT-d SNP or PGSNP) gets BLOCK_NOSNOOP;
  *  - removing a section unmaps what it mapped.
  * Nothing but RAM is ever mapped: a vIOMMU entry that points elsewhere is a
  * guest error and leaves the IOVA unmapped, so the device's DMA faults.
+ *
+ * Coalescing: the vIOMMU reports one leaf at a time.  Contiguous events of
+ * the same kind (and, for MAP, contiguous targets and equal flags) are
+ * gathered into one run and sent as one host call when a non-contiguous
+ * event arrives, or at the latest before anything uses the host table: the
+ * device's DMA, query-ioasid, a section going away, the end of a replay, or
+ * a bottom half scheduled with the first event of the run.  So the events
+ * of one guest invalidation covering contiguous entries with equal flags
+ * become one host call.  (A backend over real hardware must also flush at
+ * the end of each vIOMMU invalidation, before the guest's wait completes.)
  */
 
 #include "qemu/osdep.h"
 #include "qemu/log.h"
 #include "qemu/error-report.h"
+#include "qemu/main-loop.h"
 #include "qapi/error.h"
 #include "exec/address-spaces.h"
 #include "hw/vfio/ioasid-relay.h"
@@ -52,24 +64,91 @@ static bool ioasid_relay_section_range(IOASIDRelay *relay,
     return true;
 }
 
+static void ioasid_relay_send(IOASIDRelay *relay, const IOASIDRelayRun *r)
+{
+    Error *err = NULL;
+    int ret;
+
+    if (r->map) {
+        ret = ioasid_backend_map_dma(relay->be, relay->ioasid, r->iova,
+                                     r->size, r->addr, r->flags, &err);
+    } else {
+        ret = ioasid_backend_unmap_dma(relay->be, relay->ioasid, r->iova,
+                                       r->size, &err);
+    }
+    if (ret) {
+        error_prepend(&err, "%s: ", relay->owner);
+        error_report_err(err);
+    }
+    relay->dirty = true;
+}
+
+/* Send the pending run, if any. */
+static void ioasid_relay_send_run(IOASIDRelay *relay)
+{
+    if (relay->run.size) {
+        IOASIDRelayRun r = relay->run;
+
+        relay->run.size = 0;
+        ioasid_relay_send(relay, &r);
+    }
+}
+
+void ioasid_relay_flush(IOASIDRelay *relay)
+{
+    ioasid_relay_send_run(relay);
+    if (relay->dirty) {
+        relay->dirty = false;
+        if (relay->changed) {
+            relay->changed(relay->opaque);
+        }
+    }
+}
+
+static void ioasid_relay_flush_bh(void *opaque)
+{
+    ioasid_relay_flush(opaque);
+}
+
+static void ioasid_relay_flush_notify(Notifier *n, void *unused)
+{
+    ioasid_relay_flush(container_of(n, IOASIDRelay, flush_notifier));
+}
+
+static void ioasid_relay_queue(IOASIDRelay *relay, bool map, hwaddr iova,
+                               hwaddr size, hwaddr addr, uint32_t flags)
+{
+    IOASIDRelayRun *r = &relay->run;
+
+    if (r->size && r->map == map && r->iova + r->size == iova &&
+        (!map || (r->addr + r->size == addr && r->flags == flags))) {
+        r->size += size;
+        return;
+    }
+    ioasid_relay_send_run(relay);
+    *r = (IOASIDRelayRun) {
+        .map = map, .iova = iova, .size = size, .addr = addr, .flags = flags,
+    };
+    qemu_bh_schedule(relay->flush_bh);
+}
+
 static void ioasid_relay_iommu_notify(IOMMUNotifier *n, IOMMUTLBEntry *iotlb)
 {
     IOASIDRelayGuestIOMMU *giommu = container_of(n, IOASIDRelayGuestIOMMU, n);
     IOASIDRelay *relay = giommu->relay;
     hwaddr iova = iotlb->iova + giommu->iommu_offset;
     hwaddr size = iotlb->addr_mask + 1;
-    Error *err = NULL;
+    hwaddr xlat, len = size;
+    MemoryRegion *mr;
+    uint32_t flags = 0;
 
     trace_ioasid_relay_iommu_notify(relay->owner,
                                     iotlb->perm == IOMMU_NONE ? "UNMAP" : "MAP",
                                     iova, size, iotlb->translated_addr,
-                                    iotlb->perm);
+                                    iotlb->perm, iotlb->attrs);
 
     if (iotlb->perm == IOMMU_NONE) {
-        if (ioasid_backend_unmap_dma(relay->be, relay->ioasid, iova, size,
-                                     &err)) {
-            error_report_err(err);
-        }
+        ioasid_relay_queue(relay, false, iova, size, 0, 0);
         return;
     }
 
@@ -82,37 +161,31 @@ static void ioasid_relay_iommu_notify(IOMMUNotifier *n, IOMMUTLBEntry *iotlb)
     }
 
     RCU_READ_LOCK_GUARD();
-    {
-        hwaddr xlat, len = size;
-        MemoryRegion *mr;
-        uint32_t flags = 0;
-
-        mr = address_space_translate(&address_space_memory,
-                                     iotlb->translated_addr, &xlat, &len,
-                                     iotlb->perm & IOMMU_WO,
-                                     MEMTXATTRS_UNSPECIFIED);
-        if (!memory_region_is_ram(mr) || memory_region_is_ram_device(mr) ||
-            len < size) {
-            qemu_log_mask(LOG_GUEST_ERROR, "%s: vIOMMU maps IOVA 0x%"
-                          HWADDR_PRIx " to 0x%" HWADDR_PRIx ", which is not "
-                          "guest RAM: left unmapped\n", relay->owner, iova,
-                          iotlb->translated_addr);
-            return;
-        }
-        if (iotlb->perm & IOMMU_RO) {
-            flags |= IOASID_DMA_MAP_FLAG_READ;
-        }
-        if ((iotlb->perm & IOMMU_WO) && !mr->readonly) {
-            flags |= IOASID_DMA_MAP_FLAG_WRITE;
-        }
-        if (!flags) {
-            return;
-        }
-        if (ioasid_backend_map_dma(relay->be, relay->ioasid, iova, size,
-                                   iotlb->translated_addr, flags, &err)) {
-            error_report_err(err);
-        }
+    mr = address_space_translate(&address_space_memory, iotlb->translated_addr,
+                                 &xlat, &len, iotlb->perm & IOMMU_WO,
+                                 MEMTXATTRS_UNSPECIFIED);
+    if (!memory_region_is_ram(mr) || memory_region_is_ram_device(mr) ||
+        len < size) {
+        qemu_log_mask(LOG_GUEST_ERROR, "%s: vIOMMU maps IOVA 0x%" HWADDR_PRIx
+                      " to 0x%" HWADDR_PRIx ", which is not guest RAM: left "
+                      "unmapped\n", relay->owner, iova,
+                      iotlb->translated_addr);
+        return;
     }
+    if (iotlb->perm & IOMMU_RO) {
+        flags |= IOASID_DMA_MAP_FLAG_READ;
+    }
+    if ((iotlb->perm & IOMMU_WO) && !mr->readonly) {
+        flags |= IOASID_DMA_MAP_FLAG_WRITE;
+    }
+    if (!flags) {
+        return;
+    }
+    /* The guest's SNP / PGSNP, relayed where the host can honour it */
+    if ((iotlb->attrs & IOMMU_TLB_ATTR_SNOOP) && relay->can_block) {
+        flags |= IOASID_DMA_MAP_FLAG_BLOCK_NOSNOOP;
+    }
+    ioasid_relay_queue(relay, true, iova, size, iotlb->translated_addr, flags);
 }
 
 static void ioasid_relay_region_add(MemoryListener *listener,
@@ -137,7 +210,8 @@ static void ioasid_relay_region_add(MemoryListener *listener,
         giommu->iommu_offset = section->offset_within_address_space -
                                section->offset_within_region;
         iommu_notifier_init(&giommu->n, ioasid_relay_iommu_notify,
-                            IOMMU_NOTIFIER_IOTLB_EVENTS,
+                            IOMMU_NOTIFIER_IOTLB_EVENTS |
+                            IOMMU_NOTIFIER_SNOOP_ATTR,
                             section->offset_within_region,
                             int128_get64(int128_sub(llend, int128_one())),
                             idx);
@@ -155,6 +229,7 @@ static void ioasid_relay_region_add(MemoryListener *listener,
         memory_region_ref(section->mr);
         QLIST_INSERT_HEAD(&relay->giommus, giommu, next);
         memory_region_iommu_replay(iommu_mr, &giommu->n);
+        ioasid_relay_flush(relay);
         return;
     }
 
@@ -169,13 +244,13 @@ static void ioasid_relay_region_add(MemoryListener *listener,
      * The device's address space is system memory or an alias of all of it
      * (a vIOMMU with translation off): an IOVA is its guest-physical address.
      */
-    if (ioasid_backend_map_dma(relay->be, relay->ioasid, iova, end - iova,
-                               iova, IOASID_DMA_MAP_FLAG_READ |
-                               (section->readonly ? 0 :
-                                IOASID_DMA_MAP_FLAG_WRITE) |
-                               relay->identity_flags, &err)) {
-        error_report_err(err);
-    }
+    ioasid_relay_send_run(relay);
+    ioasid_relay_send(relay, &(IOASIDRelayRun) {
+        .map = true, .iova = iova, .size = end - iova, .addr = iova,
+        .flags = IOASID_DMA_MAP_FLAG_READ | relay->identity_flags |
+                 (section->readonly ? 0 : IOASID_DMA_MAP_FLAG_WRITE),
+    });
+    ioasid_relay_flush(relay);
 }
 
 static void ioasid_relay_region_del(MemoryListener *listener,
@@ -183,7 +258,6 @@ static void ioasid_relay_region_del(MemoryListener *listener,
 {
     IOASIDRelay *relay = container_of(listener, IOASIDRelay, listener);
     hwaddr iova, end;
-    Error *err = NULL;
 
     if (memory_region_is_iommu(section->mr)) {
         IOASIDRelayGuestIOMMU *giommu;
@@ -206,14 +280,15 @@ static void ioasid_relay_region_del(MemoryListener *listener,
         /* Whatever the vIOMMU told us through this section goes too. */
         llend = int128_add(int128_make64(section->offset_within_address_space),
                            section->size);
-        iova = section->offset_within_address_space;
-        if (ioasid_backend_unmap_dma(relay->be, relay->ioasid,
-                                     QEMU_ALIGN_DOWN(iova, relay->pgsize),
-                                     ROUND_UP(int128_get64(int128_sub(llend,
-                                              int128_make64(iova))),
-                                              relay->pgsize), &err)) {
-            error_report_err(err);
-        }
+        iova = QEMU_ALIGN_DOWN(section->offset_within_address_space,
+                               relay->pgsize);
+        end = int128_get64(int128_sub(llend, int128_one()));
+        ioasid_relay_send_run(relay);
+        ioasid_relay_send(relay, &(IOASIDRelayRun) {
+            .iova = iova,
+            .size = ROUND_UP(end - iova + 1, relay->pgsize),
+        });
+        ioasid_relay_flush(relay);
         g_free(giommu);
         return;
     }
@@ -225,15 +300,17 @@ static void ioasid_relay_region_del(MemoryListener *listener,
     }
     trace_ioasid_relay_region_del_ram(relay->owner, section->mr->name, iova,
                                       end - iova);
-    if (ioasid_backend_unmap_dma(relay->be, relay->ioasid, iova, end - iova,
-                                 &err)) {
-        error_report_err(err);
-    }
+    ioasid_relay_send_run(relay);
+    ioasid_relay_send(relay, &(IOASIDRelayRun) {
+        .iova = iova, .size = end - iova,
+    });
+    ioasid_relay_flush(relay);
 }
 
 void ioasid_relay_start(IOASIDRelay *relay, IOASIDBackend *be,
                         uint32_t ioasid, AddressSpace *as,
-                        uint32_t identity_flags, const char *owner)
+                        uint32_t identity_flags, const char *owner,
+                        void (*changed)(void *opaque), void *opaque)
 {
     struct ioasid_info info = { .argsz = sizeof(info) };
 
@@ -243,6 +320,14 @@ void ioasid_relay_start(IOASIDRelay *relay, IOASIDBackend *be,
     relay->as = as;
     relay->identity_flags = identity_flags;
     relay->owner = g_strdup(owner);
+    relay->changed = changed;
+    relay->opaque = opaque;
+    relay->can_block = ioasid_backend_can_block_nosnoop(be);
+    relay->run.size = 0;
+    relay->dirty = false;
+    relay->flush_bh = qemu_bh_new(ioasid_relay_flush_bh, relay);
+    relay->flush_notifier.notify = ioasid_relay_flush_notify;
+    ioasid_backend_add_flush_notifier(be, &relay->flush_notifier);
     relay->pgsize = 4096;
     if (!be->ops->get_info(be, &info) && info.pgsize_bitmap) {
         relay->pgsize = 1ULL << ctz64(info.pgsize_bitmap);
@@ -266,7 +351,34 @@ void ioasid_relay_stop(IOASIDRelay *relay)
     /* Unregistering calls region_del for every section: all is unmapped. */
     memory_listener_unregister(&relay->listener);
     assert(QLIST_EMPTY(&relay->giommus));
+    ioasid_relay_send_run(relay);
+    ioasid_backend_remove_flush_notifier(&relay->flush_notifier);
+    qemu_bh_delete(relay->flush_bh);
+    relay->flush_bh = NULL;
     relay->started = false;
     g_free(relay->owner);
     relay->owner = NULL;
+}
+
+bool ioasid_relay_translating(IOASIDRelay *relay)
+{
+    return !QLIST_EMPTY(&relay->giommus);
+}
+
+void ioasid_relay_report_fault(IOASIDRelay *relay, hwaddr iova,
+                               bool is_write)
+{
+    hwaddr xlat, len = 1;
+
+    if (!ioasid_relay_translating(relay)) {
+        return;
+    }
+    /*
+     * A translation attempt through the vIOMMU: where the guest's tables do
+     * not allow the access, the vIOMMU records its fault (unless the guest
+     * disabled fault processing), as a nested host IOMMU would report it.
+     */
+    RCU_READ_LOCK_GUARD();
+    address_space_translate(relay->as, iova, &xlat, &len, is_write,
+                            MEMTXATTRS_UNSPECIFIED);
 }

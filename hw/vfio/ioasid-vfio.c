@@ -42,6 +42,44 @@ static bool ioasid_vfio_nosnoop_enabled(IOASIDVFIOState *s)
            PCI_EXP_DEVCTL_NOSNOOP_EN;
 }
 
+/* ---- noncoherent DMA policy ---- */
+
+/*
+ * Recompute the three conditions of noncoherent DMA.  Called only on events
+ * that can change one: host calls on the IOASID (the relay's changed hook),
+ * a change of Enable No Snoop, reset, realize.  Condition (b) is a counter
+ * kept by the host, so this never walks a page table.
+ */
+static void ioasid_vfio_update_noncoherent(IOASIDVFIOState *s)
+{
+    s->nc.nosnoop_enabled = ioasid_vfio_nosnoop_enabled(s);
+    s->nc.nosnoop_passes = ioasid_backend_passes_nosnoop(s->be, s->ioasid);
+    s->nc.platform_nosnoop = ioasid_backend_platform_nosnoop(s->be);
+    s->nc.nosnoop_deny = s->nosnoop == IOASID_NOSNOOP_POLICY_DENY;
+    trace_ioasid_vfio_noncoherent(s->dev_id, s->nc.nosnoop_enabled,
+                                  s->nc.nosnoop_passes,
+                                  s->nc.platform_nosnoop,
+                                  s->nc.nosnoop_deny);
+    ioasid_noncoherent_update(&s->nc);
+}
+
+static void ioasid_vfio_mappings_changed(void *opaque)
+{
+    ioasid_vfio_update_noncoherent(opaque);
+}
+
+static void ioasid_vfio_config_write(PCIDevice *pdev, uint32_t addr,
+                                     uint32_t val, int len)
+{
+    IOASIDVFIOState *s = IOASID_VFIO(pdev);
+    bool before = ioasid_vfio_nosnoop_enabled(s);
+
+    pci_default_write_config(pdev, addr, val, len);
+    if (s->attached && ioasid_vfio_nosnoop_enabled(s) != before) {
+        ioasid_vfio_update_noncoherent(s);
+    }
+}
+
 /* ---- DMA engine ---- */
 
 typedef struct IOASIDVFIOSegment {
@@ -66,6 +104,7 @@ static int ioasid_vfio_translate(IOASIDVFIOState *s, uint64_t iova,
 
         if (ret) {
             s->fault_addr = iova;
+            ioasid_relay_report_fault(&s->relay, iova, is_write);
             return ret == -EACCES ? IOASID_VFIO_ERR_PERMISSION
                                   : IOASID_VFIO_ERR_NO_MAPPING;
         }
@@ -166,6 +205,8 @@ static void ioasid_vfio_start(IOASIDVFIOState *s)
     uint64_t before = s->nosnoop_bytes;
     int err;
 
+    /* The host table must say all the vIOMMU said before DMA uses it. */
+    ioasid_relay_flush(&s->relay);
     s->status = IOASID_VFIO_STATUS_BUSY;
     err = ioasid_vfio_do_dma(s, op, nosnoop);
     s->status = err ? IOASID_VFIO_STATUS_ERROR |
@@ -322,7 +363,48 @@ static void ioasid_vfio_reset_regs(IOASIDVFIOState *s)
 
 static void ioasid_vfio_reset(DeviceState *dev)
 {
-    ioasid_vfio_reset_regs(IOASID_VFIO(dev));
+    IOASIDVFIOState *s = IOASID_VFIO(dev);
+
+    ioasid_vfio_reset_regs(s);
+    if (s->attached) {
+        ioasid_vfio_update_noncoherent(s);
+    }
+}
+
+/*
+ * The vIOMMU in front of the device, if any, must be one whose mappings
+ * the relay can follow with the snoop attribute the host can honour.
+ */
+static bool ioasid_vfio_check_viommu(IOASIDVFIOState *s, bool can_block,
+                                     Error **errp)
+{
+    PCIDevice *pdev = PCI_DEVICE(s);
+    Object *viommu;
+
+    if (pci_device_iommu_address_space(pdev) == &address_space_memory) {
+        return true;
+    }
+    viommu = object_resolve_path_type("", "intel-iommu", NULL);
+    if (!viommu) {
+        return true;
+    }
+    if (object_property_get_bool(viommu, "x-flts", NULL)) {
+        error_setg(errp, "ioasid-vfio cannot work behind intel-iommu with "
+                   "x-flts=on: first-stage translation gives no map "
+                   "notifications to relay");
+        return false;
+    }
+    if (object_property_get_bool(viommu, "snoop-control", NULL) &&
+        !can_block) {
+        error_setg(errp, "ioasid-vfio: intel-iommu snoop-control=on "
+                   "promises the guest it can force snooping, but ioasid "
+                   "'%s' has host-snoop-control=off",
+                   object_get_canonical_path_component(OBJECT(s->be)));
+        error_append_hint(errp, "Use intel-iommu snoop-control=off, or an "
+                          "ioasid context with host-snoop-control=on.\n");
+        return false;
+    }
+    return true;
 }
 
 static void ioasid_vfio_realize(PCIDevice *pdev, Error **errp)
@@ -344,6 +426,9 @@ static void ioasid_vfio_realize(PCIDevice *pdev, Error **errp)
         }
     }
     can_block = ioasid_backend_can_block_nosnoop(s->be);
+    if (!ioasid_vfio_check_viommu(s, can_block, errp)) {
+        return;
+    }
     if (s->nosnoop == IOASID_NOSNOOP_POLICY_DENY && !can_block) {
         error_setg(errp, "ioasid-vfio: nosnoop=deny needs an ioasid context "
                    "with host-snoop-control=on, and ioasid '%s' has "
@@ -387,10 +472,12 @@ static void ioasid_vfio_realize(PCIDevice *pdev, Error **errp)
         identity_flags = IOASID_DMA_MAP_FLAG_BLOCK_NOSNOOP;
     }
     path = object_get_canonical_path(OBJECT(s));
+    ioasid_noncoherent_add(&s->nc, OBJECT(s));
+    ioasid_vfio_reset_regs(s);
     ioasid_relay_start(&s->relay, s->be, s->ioasid,
                        pci_device_iommu_address_space(pdev), identity_flags,
-                       path);
-    ioasid_vfio_reset_regs(s);
+                       path, ioasid_vfio_mappings_changed, s);
+    ioasid_vfio_update_noncoherent(s);
     return;
 
 fail_free:
@@ -405,6 +492,7 @@ static void ioasid_vfio_exit(PCIDevice *pdev)
 
     ioasid_relay_stop(&s->relay);
     if (s->attached) {
+        ioasid_noncoherent_remove(&s->nc);
         ioasid_backend_detach(s->be, s->ioasid, s->dev_id);
         ioasid_backend_free(s->be, s->ioasid);
         ioasid_backend_unbind_device(s->be, s->dev_id);
@@ -445,6 +533,7 @@ static void ioasid_vfio_class_init(ObjectClass *klass, void *data)
 
     k->realize = ioasid_vfio_realize;
     k->exit = ioasid_vfio_exit;
+    k->config_write = ioasid_vfio_config_write;
     k->vendor_id = IOASID_VFIO_VENDOR_ID;
     k->device_id = IOASID_VFIO_DEVICE_ID;
     k->revision = IOASID_VFIO_REVISION;

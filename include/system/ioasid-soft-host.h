@@ -59,6 +59,7 @@ typedef struct IOASIDSoftMappingInfo {
 typedef struct IOASIDSoftSpaceInfo {
     uint32_t ioasid;
     bool enforce_snoop;
+    uint64_t nosnoop_mappings;  /* mappings that let no-snoop through */
     uint64_t map_calls;         /* MAP_DMA calls received, failed included */
     uint64_t unmap_calls;       /* UNMAP_DMA calls received */
 } IOASIDSoftSpaceInfo;
@@ -69,6 +70,9 @@ typedef void (*IOASIDSoftMappingFn)(const IOASIDSoftMappingInfo *info,
                                     void *opaque);
 typedef void (*IOASIDSoftDeviceFn)(uint32_t dev_id, void *opaque);
 
+/* What ioasid_soft_host_foreach_ioasid() says of one IOASID. */
+int ioasid_soft_host_get_space(IOASIDSoftHost *host, uint32_t ioasid,
+                               IOASIDSoftSpaceInfo *info);
 /* Call @fn for each IOASID, in increasing order. */
 void ioasid_soft_host_foreach_ioasid(IOASIDSoftHost *host,
                                      IOASIDSoftSpaceFn fn, void *opaque);

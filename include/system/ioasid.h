@@ -10,6 +10,7 @@
 #define SYSTEM_IOASID_H
 
 #include "qom/object.h"
+#include "qemu/notify.h"
 #include "exec/hwaddr.h"
 #include "qapi/qapi-types-ioasid.h"
 #include "uapi/linux/ioasid.h"
@@ -39,6 +40,9 @@ typedef struct IOASIDHostOps {
                      hwaddr size, hwaddr *unmapped);
     int (*attach)(IOASIDBackend *be, uint32_t ioasid, uint32_t dev_id);
     int (*detach)(IOASIDBackend *be, uint32_t ioasid, uint32_t dev_id);
+    /* How many mappings of @ioasid let no-snoop through */
+    int (*nosnoop_mappings)(IOASIDBackend *be, uint32_t ioasid,
+                            uint64_t *count);
     /*
      * Emulated DMA only (the embedded host, where there is no real IOMMU):
      * see ioasid_soft_host_translate().
@@ -63,6 +67,8 @@ struct IOASIDBackend {
     void *host;                 /* the ops' own state */
     uint32_t next_dev_id;
     GHashTable *devices;        /* dev_id -> QOM path of the bound device */
+    /* users with host calls pending, to flush before introspection */
+    NotifierList flush_notifiers;
     QTAILQ_ENTRY(IOASIDBackend) next;
 };
 
@@ -98,6 +104,16 @@ int ioasid_backend_unmap_dma(IOASIDBackend *be, uint32_t ioasid,
 int ioasid_backend_dma_translate(IOASIDBackend *be, uint32_t dev_id,
                                  hwaddr iova, bool is_write, hwaddr *addr,
                                  hwaddr *len, bool *block_nosnoop);
+
+/*
+ * Whether the host lets no-snoop DMA through @ioasid: it cannot block at
+ * all, or some mapping does not block (condition (b) of noncoherent DMA).
+ */
+bool ioasid_backend_passes_nosnoop(IOASIDBackend *be, uint32_t ioasid);
+
+/* @n is called before anything reads the context's host tables. */
+void ioasid_backend_add_flush_notifier(IOASIDBackend *be, Notifier *n);
+void ioasid_backend_remove_flush_notifier(Notifier *n);
 
 /* The QOM path of device @dev_id, for introspection */
 const char *ioasid_backend_device_path(IOASIDBackend *be, uint32_t dev_id);

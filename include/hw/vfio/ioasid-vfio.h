@@ -13,6 +13,7 @@
 
 #include "hw/pci/pci_device.h"
 #include "system/ioasid.h"
+#include "system/ioasid-noncoherent.h"
 #include "hw/vfio/ioasid-relay.h"
 #include "hw/vfio/ioasid-vfio-regs.h"
 
@@ -33,6 +34,8 @@ struct IOASIDVFIOState {
 
     /* the device's DMA address space, mirrored into the IOASID */
     IOASIDRelay relay;
+    /* its standing in the VM's noncoherent DMA registry */
+    IOASIDNoncoherentDevice nc;
 
     /* BAR0 */
     MemoryRegion mmio;

@@ -1,0 +1,128 @@
+/*
+ * qemu-ioasid: the VM's noncoherent DMA registry
+ *
+ * KVM emulates WBINVD, and honours guest PAT, only while the VM has
+ * noncoherent DMA registered; it learns that through the KVM-VFIO device
+ * (KVM_DEV_VFIO_FILE_ADD/DEL of a device whose IOMMU does not enforce
+ * snooping).  Each change of the registration zaps KVM's page tables, so
+ * it must change only on 0 <-> 1 noncoherent devices, never flap.
+ *
+ * This registry counts the machine's noncoherent assigned devices and
+ * keeps that registration.  Without a real device fd (the embedded host,
+ * or TCG) it is emulated and visible in QMP; ioasid_noncoherent_register()
+ * is the one place where a real backend would talk to KVM.
+ *
+ * Copyright (c) 2026 The qemu-ioasid authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "qapi/qapi-commands-ioasid.h"
+#include "qapi/qapi-events-ioasid.h"
+#include "hw/qdev-core.h"
+#include "system/ioasid-noncoherent.h"
+#include "trace.h"
+
+static struct {
+    QTAILQ_HEAD(, IOASIDNoncoherentDevice) devices;
+    unsigned int noncoherent;   /* devices with noncoherent set */
+    bool registered;
+    uint64_t changes;
+} ioasid_noncoherent = {
+    .devices = QTAILQ_HEAD_INITIALIZER(ioasid_noncoherent.devices),
+};
+
+/*
+ * The VM's registration changes.  Under KVM with a real device fd this is
+ * where KVM_DEV_VFIO_FILE_ADD/DEL belongs; the embedded host has no fd, so
+ * the registration is the emulated state shown by query-noncoherent-dma.
+ */
+static void ioasid_noncoherent_register(bool registered)
+{
+    ioasid_noncoherent.registered = registered;
+    ioasid_noncoherent.changes++;
+    trace_ioasid_noncoherent_registration(registered,
+                                          ioasid_noncoherent.changes);
+}
+
+static const char *ioasid_noncoherent_id(IOASIDNoncoherentDevice *dev)
+{
+    DeviceState *ds = (DeviceState *)object_dynamic_cast(dev->owner,
+                                                          TYPE_DEVICE);
+
+    return ds ? ds->id : NULL;
+}
+
+static void ioasid_noncoherent_set(IOASIDNoncoherentDevice *dev,
+                                   bool noncoherent)
+{
+    g_autofree char *path = NULL;
+
+    if (dev->noncoherent == noncoherent) {
+        return;
+    }
+    dev->noncoherent = noncoherent;
+    if (noncoherent) {
+        if (ioasid_noncoherent.noncoherent++ == 0) {
+            ioasid_noncoherent_register(true);
+        }
+    } else {
+        assert(ioasid_noncoherent.noncoherent);
+        if (--ioasid_noncoherent.noncoherent == 0) {
+            ioasid_noncoherent_register(false);
+        }
+    }
+    path = object_get_canonical_path(dev->owner);
+    trace_ioasid_noncoherent_device(path, noncoherent,
+                                    ioasid_noncoherent.noncoherent);
+    qapi_event_send_noncoherent_dma_changed(path, ioasid_noncoherent_id(dev),
+                                            noncoherent,
+                                            ioasid_noncoherent.registered);
+}
+
+void ioasid_noncoherent_add(IOASIDNoncoherentDevice *dev, Object *owner)
+{
+    dev->owner = owner;
+    dev->nosnoop_enabled = dev->nosnoop_passes = false;
+    dev->platform_nosnoop = dev->nosnoop_deny = false;
+    dev->noncoherent = false;
+    QTAILQ_INSERT_TAIL(&ioasid_noncoherent.devices, dev, next);
+}
+
+void ioasid_noncoherent_update(IOASIDNoncoherentDevice *dev)
+{
+    ioasid_noncoherent_set(dev, !dev->nosnoop_deny && dev->nosnoop_enabled &&
+                                dev->nosnoop_passes && dev->platform_nosnoop);
+}
+
+void ioasid_noncoherent_remove(IOASIDNoncoherentDevice *dev)
+{
+    ioasid_noncoherent_set(dev, false);
+    QTAILQ_REMOVE(&ioasid_noncoherent.devices, dev, next);
+    dev->owner = NULL;
+}
+
+NoncoherentDmaInfo *qmp_query_noncoherent_dma(Error **errp)
+{
+    NoncoherentDmaInfo *info = g_new0(NoncoherentDmaInfo, 1);
+    NoncoherentDmaDeviceInfoList **tail = &info->devices;
+    IOASIDNoncoherentDevice *dev;
+
+    info->registered = ioasid_noncoherent.registered;
+    info->registration_changes = ioasid_noncoherent.changes;
+    QTAILQ_FOREACH(dev, &ioasid_noncoherent.devices, next) {
+        NoncoherentDmaDeviceInfo *d = g_new0(NoncoherentDmaDeviceInfo, 1);
+
+        d->device = object_get_canonical_path(dev->owner);
+        d->id = g_strdup(ioasid_noncoherent_id(dev));
+        d->nosnoop_enabled = dev->nosnoop_enabled;
+        d->nosnoop_passes = dev->nosnoop_passes;
+        d->platform_nosnoop = dev->platform_nosnoop;
+        d->nosnoop_deny = dev->nosnoop_deny;
+        d->noncoherent = dev->noncoherent;
+        QAPI_LIST_APPEND(tail, d);
+    }
+    return info;
+}

@@ -1,0 +1,42 @@
+/*
+ * qemu-ioasid: the VM's noncoherent DMA registry
+ *
+ * Copyright (c) 2026 The qemu-ioasid authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#ifndef SYSTEM_IOASID_NONCOHERENT_H
+#define SYSTEM_IOASID_NONCOHERENT_H
+
+#include "qemu/queue.h"
+#include "qom/object.h"
+
+/*
+ * One assigned device's standing, kept by the device and registered here.
+ * A device is noncoherent when its no-snoop DMA can really bypass the CPU
+ * caches (the three conditions of the 2021 /dev/ioasid discussion):
+ *   (a) nosnoop_enabled: the guest set Enable No Snoop in Device Control;
+ *   (b) nosnoop_passes: the host IOMMU lets no-snoop through (a mapping of
+ *       the device's IOASID does not block it, or the host cannot block);
+ *   (c) platform_nosnoop: the platform honours no-snoop;
+ * and never when the host administrator denied it (nosnoop=deny).
+ */
+typedef struct IOASIDNoncoherentDevice {
+    Object *owner;
+    bool nosnoop_enabled;
+    bool nosnoop_passes;
+    bool platform_nosnoop;
+    bool nosnoop_deny;
+    bool noncoherent;
+    QTAILQ_ENTRY(IOASIDNoncoherentDevice) next;
+} IOASIDNoncoherentDevice;
+
+/* Register @dev (all conditions false) for device @owner. */
+void ioasid_noncoherent_add(IOASIDNoncoherentDevice *dev, Object *owner);
+/* Take the conditions in @dev into account: call after changing them. */
+void ioasid_noncoherent_update(IOASIDNoncoherentDevice *dev);
+/* Unregister @dev (as if it became coherent first). */
+void ioasid_noncoherent_remove(IOASIDNoncoherentDevice *dev);
+
+#endif
