@@ -17,10 +17,14 @@
  * Nothing but RAM is ever mapped: a vIOMMU entry that points elsewhere is a
  * guest error and leaves the IOVA unmapped, so the device's DMA faults.
  *
- * Coalescing: the vIOMMU reports one leaf at a time.  Contiguous events of
- * the same kind (and, for MAP, contiguous targets and equal flags) are
- * gathered into one run and sent as one host call when a non-contiguous
- * event arrives, or at the latest before anything uses the host table: the
+ * Coalescing: the vIOMMU reports one leaf at a time, and a changed leaf as
+ * UNMAP then MAP.  Contiguous UNMAPs gather into one pending UNMAP run and
+ * contiguous MAPs with contiguous targets and equal flags into one pending
+ * MAP run; the UNMAP run is always sent first, which keeps every UNMAP
+ * ahead of the MAP that followed it (an UNMAP that overlaps the pending
+ * MAP run sends both runs first).  Runs go to the host as one call each
+ * when an event does not extend them, or at the latest before anything
+ * uses the host table: the
  * device's DMA, query-ioasid, a section going away, the end of a replay, or
  * a bottom half scheduled with the first event of the run.  So the events
  * of one guest invalidation covering contiguous entries with equal flags
@@ -83,14 +87,17 @@ static void ioasid_relay_send(IOASIDRelay *relay, const IOASIDRelayRun *r)
     relay->dirty = true;
 }
 
-/* Send the pending run, if any. */
+/* Send the pending runs, UNMAP first. */
 static void ioasid_relay_send_run(IOASIDRelay *relay)
 {
-    if (relay->run.size) {
-        IOASIDRelayRun r = relay->run;
+    IOASIDRelayRun unmap = relay->unmap_run, map = relay->map_run;
 
-        relay->run.size = 0;
-        ioasid_relay_send(relay, &r);
+    relay->unmap_run.size = relay->map_run.size = 0;
+    if (unmap.size) {
+        ioasid_relay_send(relay, &unmap);
+    }
+    if (map.size) {
+        ioasid_relay_send(relay, &map);
     }
 }
 
@@ -115,17 +122,29 @@ static void ioasid_relay_flush_notify(Notifier *n, void *unused)
     ioasid_relay_flush(container_of(n, IOASIDRelay, flush_notifier));
 }
 
+static bool ioasid_relay_run_overlaps(IOASIDRelayRun *r, hwaddr iova,
+                                      hwaddr size)
+{
+    return r->size && iova < r->iova + r->size && r->iova < iova + size;
+}
+
 static void ioasid_relay_queue(IOASIDRelay *relay, bool map, hwaddr iova,
                                hwaddr size, hwaddr addr, uint32_t flags)
 {
-    IOASIDRelayRun *r = &relay->run;
+    IOASIDRelayRun *r = map ? &relay->map_run : &relay->unmap_run;
 
-    if (r->size && r->map == map && r->iova + r->size == iova &&
+    if (!map && ioasid_relay_run_overlaps(&relay->map_run, iova, size)) {
+        /* it undoes a MAP not sent yet: keep the order */
+        ioasid_relay_send_run(relay);
+    }
+    if (r->size && r->iova + r->size == iova &&
         (!map || (r->addr + r->size == addr && r->flags == flags))) {
         r->size += size;
         return;
     }
-    ioasid_relay_send_run(relay);
+    if (r->size) {
+        ioasid_relay_send_run(relay);
+    }
     *r = (IOASIDRelayRun) {
         .map = map, .iova = iova, .size = size, .addr = addr, .flags = flags,
     };
@@ -323,7 +342,7 @@ void ioasid_relay_start(IOASIDRelay *relay, IOASIDBackend *be,
     relay->changed = changed;
     relay->opaque = opaque;
     relay->can_block = ioasid_backend_can_block_nosnoop(be);
-    relay->run.size = 0;
+    relay->unmap_run.size = relay->map_run.size = 0;
     relay->dirty = false;
     relay->flush_bh = qemu_bh_new(ioasid_relay_flush_bh, relay);
     relay->flush_notifier.notify = ioasid_relay_flush_notify;

@@ -12,14 +12,9 @@
 
 #include "qemu/osdep.h"
 #include "libqtest.h"
-#include "libqos/pci.h"
-#include "libqos/pci-pc.h"
-#include "qobject/qdict.h"
+#include "libqos/ioasid-vfio.h"
 #include "qobject/qlist.h"
-#include "qobject/qnum.h"
-#include "qobject/qstring.h"
 #include "hw/pci/pci_regs.h"
-#include "hw/vfio/ioasid-vfio-regs.h"
 
 #define RAM_SIZE        (512 * 1024 * 1024ULL)
 #define DEV_SLOT        4
@@ -28,97 +23,23 @@
 #define SRC_ADDR        0x01000000ULL
 #define DST_ADDR        0x02000000ULL
 
-typedef struct TestDev {
-    QTestState *qts;
-    QPCIBus *bus;
-    QPCIDevice *dev;
-    QPCIBar bar;
-    uint8_t exp_cap;
-} TestDev;
-
 /* Start a q35 machine with ioasid-vfio (id dev0) in slot 4; @extra first. */
-static TestDev *dev_start(const char *extra, const char *devopts)
+static QIoasidVfio *dev_start(const char *extra, const char *devopts)
 {
-    TestDev *d = g_new0(TestDev, 1);
+    g_autofree char *args = g_strdup_printf(
+        "-M q35 -m 512M -nodefaults %s -device ioasid-vfio,id=dev0,"
+        "addr=%02x.0%s%s", extra ?: "", DEV_SLOT, devopts ? "," : "",
+        devopts ?: "");
 
-    d->qts = qtest_initf("-M q35 -m 512M -nodefaults %s "
-                         "-device ioasid-vfio,id=dev0,addr=%02x.0%s%s",
-                         extra ?: "", DEV_SLOT, devopts ? "," : "",
-                         devopts ?: "");
-    d->bus = qpci_new_pc(d->qts, NULL);
-    d->dev = qpci_device_find(d->bus, QPCI_DEVFN(DEV_SLOT, 0));
-    g_assert(d->dev);
-    qpci_device_enable(d->dev);
-    d->bar = qpci_iomap(d->dev, 0, NULL);
-    d->exp_cap = qpci_find_capability(d->dev, PCI_CAP_ID_EXP, 0);
-    g_assert_cmpuint(d->exp_cap, !=, 0);
-    return d;
+    return qiov_start(args, DEV_SLOT);
 }
 
-static void dev_stop(TestDev *d)
+static uint64_t nosnoop_bytes(QIoasidVfio *d)
 {
-    g_free(d->dev);
-    qpci_free_pc(d->bus);
-    qtest_quit(d->qts);
-    g_free(d);
+    return qiov_rd64(d, IOASID_VFIO_REG_NOSNOOP_BYTES);
 }
 
-static uint32_t rd32(TestDev *d, uint64_t off)
-{
-    return qpci_io_readl(d->dev, d->bar, off);
-}
-
-static void wr32(TestDev *d, uint64_t off, uint32_t val)
-{
-    qpci_io_writel(d->dev, d->bar, off, val);
-}
-
-static uint64_t rd64(TestDev *d, uint64_t off)
-{
-    return qpci_io_readq(d->dev, d->bar, off);
-}
-
-static void wr64(TestDev *d, uint64_t off, uint64_t val)
-{
-    qpci_io_writeq(d->dev, d->bar, off, val);
-}
-
-static void set_devctl_nosnoop(TestDev *d, bool on)
-{
-    uint16_t v = qpci_config_readw(d->dev, d->exp_cap + PCI_EXP_DEVCTL);
-
-    v = on ? v | PCI_EXP_DEVCTL_NOSNOOP_EN : v & ~PCI_EXP_DEVCTL_NOSNOOP_EN;
-    qpci_config_writew(d->dev, d->exp_cap + PCI_EXP_DEVCTL, v);
-}
-
-/* Run one command and return STATUS; DONE and ERROR are cleared after. */
-static uint32_t run_dma(TestDev *d, unsigned op, uint64_t src, uint64_t dst,
-                        uint32_t len, bool nosnoop)
-{
-    uint32_t status;
-
-    wr64(d, IOASID_VFIO_REG_SRC, src);
-    wr64(d, IOASID_VFIO_REG_DST, dst);
-    wr32(d, IOASID_VFIO_REG_LEN, len);
-    wr32(d, IOASID_VFIO_REG_CMD, IOASID_VFIO_CMD_START |
-         (op << IOASID_VFIO_CMD_OP_SHIFT) |
-         (nosnoop ? IOASID_VFIO_CMD_NOSNOOP : 0));
-    status = rd32(d, IOASID_VFIO_REG_STATUS);
-    g_assert_false(status & IOASID_VFIO_STATUS_BUSY);
-    wr32(d, IOASID_VFIO_REG_STATUS,
-         IOASID_VFIO_STATUS_DONE | IOASID_VFIO_STATUS_ERROR);
-    return status;
-}
-
-static unsigned status_code(uint32_t status)
-{
-    g_assert_true(status & IOASID_VFIO_STATUS_ERROR);
-    g_assert_false(status & IOASID_VFIO_STATUS_DONE);
-    return (status & IOASID_VFIO_STATUS_CODE_MASK) >>
-           IOASID_VFIO_STATUS_CODE_SHIFT;
-}
-
-static void fill_guest(TestDev *d, uint64_t addr, size_t len, uint8_t seed)
+static void fill_guest(QIoasidVfio *d, uint64_t addr, size_t len, uint8_t seed)
 {
     g_autofree uint8_t *buf = g_malloc(len);
     size_t i;
@@ -129,86 +50,11 @@ static void fill_guest(TestDev *d, uint64_t addr, size_t len, uint8_t seed)
     qtest_memwrite(d->qts, addr, buf, len);
 }
 
-/* ---- QMP helpers ---- */
-
-static uint64_t get_u64(QDict *d, const char *key)
-{
-    QNum *n = qobject_to(QNum, qdict_get(d, key));
-    uint64_t v;
-
-    g_assert(n);
-    g_assert_true(qnum_get_try_uint(n, &v));
-    return v;
-}
-
-/* The context @id of query-ioasid (a new reference), or NULL. */
-static QDict *query_context(QTestState *qts, const char *id)
-{
-    QDict *resp = qtest_qmp(qts, "{ 'execute': 'query-ioasid' }");
-    QList *ctxs = qdict_get_qlist(resp, "return");
-    QListEntry *e;
-    QDict *found = NULL;
-
-    g_assert(ctxs);
-    QLIST_FOREACH_ENTRY(ctxs, e) {
-        QDict *c = qobject_to(QDict, qlist_entry_obj(e));
-
-        if (!strcmp(qdict_get_str(c, "id"), id)) {
-            found = c;
-            qobject_ref(found);
-        }
-    }
-    qobject_unref(resp);
-    return found;
-}
-
-/* The IOASID of context @id that @dev_path is attached to (new ref). */
-static QDict *query_space(QTestState *qts, const char *id,
-                          const char *dev_path)
-{
-    QDict *ctx = query_context(qts, id);
-    QListEntry *e, *f;
-    QDict *found = NULL;
-
-    g_assert(ctx);
-    QLIST_FOREACH_ENTRY(qdict_get_qlist(ctx, "ioasids"), e) {
-        QDict *s = qobject_to(QDict, qlist_entry_obj(e));
-
-        QLIST_FOREACH_ENTRY(qdict_get_qlist(s, "devices"), f) {
-            if (!strcmp(qstring_get_str(qobject_to(QString,
-                                                   qlist_entry_obj(f))),
-                        dev_path)) {
-                g_assert_null(found);
-                found = s;
-                qobject_ref(found);
-            }
-        }
-    }
-    qobject_unref(ctx);
-    return found;
-}
-
-/* The mapping of @space covering @iova, or NULL (borrowed). */
-static QDict *find_mapping(QDict *space, uint64_t iova)
-{
-    QListEntry *e;
-
-    QLIST_FOREACH_ENTRY(qdict_get_qlist(space, "mappings"), e) {
-        QDict *m = qobject_to(QDict, qlist_entry_obj(e));
-        uint64_t start = get_u64(m, "iova");
-
-        if (iova >= start && iova - start < get_u64(m, "size")) {
-            return m;
-        }
-    }
-    return NULL;
-}
-
 /* ---- introspection ---- */
 
 static void test_introspect(void)
 {
-    TestDev *d = dev_start("-object ioasid,id=ctx0,platform-nosnoop=off "
+    QIoasidVfio *d = dev_start("-object ioasid,id=ctx0,platform-nosnoop=off "
                            "-device ioasid-vfio,id=dev1,ioasid=ctx0", NULL);
     QDict *ctx, *space;
     QList *ioasids;
@@ -219,7 +65,7 @@ static void test_introspect(void)
                                       "platform-nosnoop"));
 
     /* dev1 names ctx0; dev0 names nothing and gets the default context. */
-    ctx = query_context(d->qts, "ctx0");
+    ctx = qiov_query_context(d->qts, "ctx0");
     g_assert(ctx);
     g_assert_false(qdict_get_bool(ctx, "platform-nosnoop"));
     g_assert_cmpstr(qdict_get_str(ctx, "enforce-snoop"), ==, "auto");
@@ -227,41 +73,42 @@ static void test_introspect(void)
     g_assert_cmpuint(qlist_size(ioasids), ==, 1);
     qobject_unref(ctx);
 
-    ctx = query_context(d->qts, "ioasid-default");
+    ctx = qiov_query_context(d->qts, "ioasid-default");
     g_assert(ctx);
     g_assert_true(qdict_get_bool(ctx, "platform-nosnoop"));
     qobject_unref(ctx);
 
-    space = query_space(d->qts, "ioasid-default", "/machine/peripheral/dev0");
+    space = qiov_query_space(d->qts, "ioasid-default",
+                             "/machine/peripheral/dev0");
     g_assert(space);
     g_assert_false(qdict_get_bool(space, "enforce-snoop"));
-    g_assert_cmpuint(get_u64(space, "map-calls"), >, 0);
+    g_assert_cmpuint(qdict_get_u64(space, "map-calls"), >, 0);
     qobject_unref(space);
-    space = query_space(d->qts, "ctx0", "/machine/peripheral/dev1");
+    space = qiov_query_space(d->qts, "ctx0", "/machine/peripheral/dev1");
     g_assert(space);
     qobject_unref(space);
 
     /* The device exists for the user and documents itself. */
     g_assert_true(qtest_has_device("ioasid-vfio"));
-    dev_stop(d);
+    qiov_stop(d);
 }
 
 static void test_hmp_info(void)
 {
-    TestDev *d = dev_start(NULL, NULL);
+    QIoasidVfio *d = dev_start(NULL, NULL);
     g_autofree char *out = qtest_hmp(d->qts, "info ioasid");
 
     g_assert_nonnull(strstr(out, "context ioasid-default"));
     g_assert_nonnull(strstr(out, "device /machine/peripheral/dev0"));
     g_assert_nonnull(strstr(out, "block-nosnoop"));
-    dev_stop(d);
+    qiov_stop(d);
 }
 
 /* ---- PCI and registers ---- */
 
 static void test_pci_ids(void)
 {
-    TestDev *d = dev_start(NULL, NULL);
+    QIoasidVfio *d = dev_start(NULL, NULL);
 
     g_assert_cmphex(qpci_config_readw(d->dev, PCI_VENDOR_ID), ==,
                     IOASID_VFIO_VENDOR_ID);
@@ -269,102 +116,103 @@ static void test_pci_ids(void)
                     IOASID_VFIO_DEVICE_ID);
     g_assert_cmphex(qpci_config_readb(d->dev, PCI_REVISION_ID), ==,
                     IOASID_VFIO_REVISION);
-    g_assert_cmphex(rd32(d, IOASID_VFIO_REG_ID), ==, IOASID_VFIO_ID_VALUE);
-    dev_stop(d);
+    g_assert_cmphex(qiov_rd32(d, IOASID_VFIO_REG_ID), ==, IOASID_VFIO_ID_VALUE);
+    qiov_stop(d);
 }
 
 static void test_devctl_nosnoop(void)
 {
-    TestDev *d = dev_start(NULL, NULL);
+    QIoasidVfio *d = dev_start(NULL, NULL);
     uint8_t devctl = d->exp_cap + PCI_EXP_DEVCTL;
 
     /* PCIe: Enable No Snoop resets to 1, and the guest may clear it. */
     g_assert_true(qpci_config_readw(d->dev, devctl) &
                   PCI_EXP_DEVCTL_NOSNOOP_EN);
-    set_devctl_nosnoop(d, false);
+    qiov_set_nosnoop_enable(d, false);
     g_assert_false(qpci_config_readw(d->dev, devctl) &
                    PCI_EXP_DEVCTL_NOSNOOP_EN);
-    set_devctl_nosnoop(d, true);
+    qiov_set_nosnoop_enable(d, true);
     g_assert_true(qpci_config_readw(d->dev, devctl) &
                   PCI_EXP_DEVCTL_NOSNOOP_EN);
-    set_devctl_nosnoop(d, false);
+    qiov_set_nosnoop_enable(d, false);
     qtest_system_reset(d->qts);
     g_assert_true(qpci_config_readw(d->dev, devctl) &
                   PCI_EXP_DEVCTL_NOSNOOP_EN);
-    dev_stop(d);
+    qiov_stop(d);
 }
 
 static void test_regs(void)
 {
-    TestDev *d = dev_start(NULL, NULL);
+    QIoasidVfio *d = dev_start(NULL, NULL);
 
     /* 64-bit registers, whole and as two 32-bit halves */
-    wr64(d, IOASID_VFIO_REG_SRC, 0x1122334455667788ULL);
-    g_assert_cmphex(rd32(d, IOASID_VFIO_REG_SRC), ==, 0x55667788);
-    g_assert_cmphex(rd32(d, IOASID_VFIO_REG_SRC + 4), ==, 0x11223344);
-    wr32(d, IOASID_VFIO_REG_DST, 0xaabbccdd);
-    wr32(d, IOASID_VFIO_REG_DST + 4, 0x01020304);
-    g_assert_cmphex(rd64(d, IOASID_VFIO_REG_DST), ==, 0x01020304aabbccddULL);
-    wr32(d, IOASID_VFIO_REG_PATTERN, 0xcafef00d);
-    g_assert_cmphex(rd32(d, IOASID_VFIO_REG_PATTERN), ==, 0xcafef00d);
-    wr32(d, IOASID_VFIO_REG_LEN, 4096);
-    g_assert_cmpuint(rd32(d, IOASID_VFIO_REG_LEN), ==, 4096);
+    qiov_wr64(d, IOASID_VFIO_REG_SRC, 0x1122334455667788ULL);
+    g_assert_cmphex(qiov_rd32(d, IOASID_VFIO_REG_SRC), ==, 0x55667788);
+    g_assert_cmphex(qiov_rd32(d, IOASID_VFIO_REG_SRC + 4), ==, 0x11223344);
+    qiov_wr32(d, IOASID_VFIO_REG_DST, 0xaabbccdd);
+    qiov_wr32(d, IOASID_VFIO_REG_DST + 4, 0x01020304);
+    g_assert_cmphex(qiov_rd64(d, IOASID_VFIO_REG_DST), ==,
+                    0x01020304aabbccddULL);
+    qiov_wr32(d, IOASID_VFIO_REG_PATTERN, 0xcafef00d);
+    g_assert_cmphex(qiov_rd32(d, IOASID_VFIO_REG_PATTERN), ==, 0xcafef00d);
+    qiov_wr32(d, IOASID_VFIO_REG_LEN, 4096);
+    g_assert_cmpuint(qiov_rd32(d, IOASID_VFIO_REG_LEN), ==, 4096);
 
     /* read-only registers ignore writes */
-    wr32(d, IOASID_VFIO_REG_ID, 0);
-    g_assert_cmphex(rd32(d, IOASID_VFIO_REG_ID), ==, IOASID_VFIO_ID_VALUE);
-    wr64(d, IOASID_VFIO_REG_NOSNOOP_BYTES, 1234);
-    g_assert_cmpuint(rd64(d, IOASID_VFIO_REG_NOSNOOP_BYTES), ==, 0);
-    wr64(d, IOASID_VFIO_REG_FAULT_ADDR, 1234);
-    g_assert_cmpuint(rd64(d, IOASID_VFIO_REG_FAULT_ADDR), ==, 0);
+    qiov_wr32(d, IOASID_VFIO_REG_ID, 0);
+    g_assert_cmphex(qiov_rd32(d, IOASID_VFIO_REG_ID), ==, IOASID_VFIO_ID_VALUE);
+    qiov_wr64(d, IOASID_VFIO_REG_NOSNOOP_BYTES, 1234);
+    g_assert_cmpuint(nosnoop_bytes(d), ==, 0);
+    qiov_wr64(d, IOASID_VFIO_REG_FAULT_ADDR, 1234);
+    g_assert_cmpuint(qiov_rd64(d, IOASID_VFIO_REG_FAULT_ADDR), ==, 0);
 
     /* START is not stored; DONE and ERROR are write-1-to-clear */
-    wr64(d, IOASID_VFIO_REG_DST, DST_ADDR);
-    wr32(d, IOASID_VFIO_REG_CMD, IOASID_VFIO_CMD_START |
+    qiov_wr64(d, IOASID_VFIO_REG_DST, DST_ADDR);
+    qiov_wr32(d, IOASID_VFIO_REG_CMD, IOASID_VFIO_CMD_START |
          (IOASID_VFIO_OP_FILL << IOASID_VFIO_CMD_OP_SHIFT));
-    g_assert_cmphex(rd32(d, IOASID_VFIO_REG_CMD), ==,
+    g_assert_cmphex(qiov_rd32(d, IOASID_VFIO_REG_CMD), ==,
                     IOASID_VFIO_OP_FILL << IOASID_VFIO_CMD_OP_SHIFT);
-    g_assert_cmphex(rd32(d, IOASID_VFIO_REG_STATUS), ==,
+    g_assert_cmphex(qiov_rd32(d, IOASID_VFIO_REG_STATUS), ==,
                     IOASID_VFIO_STATUS_DONE);
-    wr32(d, IOASID_VFIO_REG_STATUS, 0);
-    g_assert_cmphex(rd32(d, IOASID_VFIO_REG_STATUS), ==,
+    qiov_wr32(d, IOASID_VFIO_REG_STATUS, 0);
+    g_assert_cmphex(qiov_rd32(d, IOASID_VFIO_REG_STATUS), ==,
                     IOASID_VFIO_STATUS_DONE);
-    wr32(d, IOASID_VFIO_REG_STATUS, IOASID_VFIO_STATUS_DONE);
-    g_assert_cmphex(rd32(d, IOASID_VFIO_REG_STATUS), ==, 0);
-    dev_stop(d);
+    qiov_wr32(d, IOASID_VFIO_REG_STATUS, IOASID_VFIO_STATUS_DONE);
+    g_assert_cmphex(qiov_rd32(d, IOASID_VFIO_REG_STATUS), ==, 0);
+    qiov_stop(d);
 }
 
 static void test_bad_arguments(void)
 {
-    TestDev *d = dev_start(NULL, NULL);
+    QIoasidVfio *d = dev_start(NULL, NULL);
     uint32_t status;
 
-    g_assert_cmpuint(status_code(run_dma(d, IOASID_VFIO_OP_COPY, SRC_ADDR,
+    g_assert_cmpuint(qiov_status_code(qiov_dma(d, IOASID_VFIO_OP_COPY, SRC_ADDR,
                                          DST_ADDR, 0, false)), ==,
                      IOASID_VFIO_ERR_BAD_ARGUMENT);
-    g_assert_cmpuint(status_code(run_dma(d, IOASID_VFIO_OP_COPY, SRC_ADDR,
+    g_assert_cmpuint(qiov_status_code(qiov_dma(d, IOASID_VFIO_OP_COPY, SRC_ADDR,
                                          DST_ADDR, IOASID_VFIO_MAX_LEN + 1,
                                          false)), ==,
                      IOASID_VFIO_ERR_BAD_ARGUMENT);
-    g_assert_cmpuint(status_code(run_dma(d, 2, SRC_ADDR, DST_ADDR, 16,
+    g_assert_cmpuint(qiov_status_code(qiov_dma(d, 2, SRC_ADDR, DST_ADDR, 16,
                                          false)), ==,
                      IOASID_VFIO_ERR_BAD_ARGUMENT);
-    g_assert_cmpuint(status_code(run_dma(d, IOASID_VFIO_OP_FILL, 0,
+    g_assert_cmpuint(qiov_status_code(qiov_dma(d, IOASID_VFIO_OP_FILL, 0,
                                          UINT64_MAX - 7, 16, false)), ==,
                      IOASID_VFIO_ERR_BAD_ARGUMENT);
 
     /* ERROR is sticky until cleared, and its code goes with it */
-    wr32(d, IOASID_VFIO_REG_LEN, 0);
-    wr32(d, IOASID_VFIO_REG_CMD, IOASID_VFIO_CMD_START);
-    status = rd32(d, IOASID_VFIO_REG_STATUS);
+    qiov_wr32(d, IOASID_VFIO_REG_LEN, 0);
+    qiov_wr32(d, IOASID_VFIO_REG_CMD, IOASID_VFIO_CMD_START);
+    status = qiov_rd32(d, IOASID_VFIO_REG_STATUS);
     g_assert_cmphex(status, ==, IOASID_VFIO_STATUS_ERROR |
                     (IOASID_VFIO_ERR_BAD_ARGUMENT <<
                      IOASID_VFIO_STATUS_CODE_SHIFT));
-    wr32(d, IOASID_VFIO_REG_STATUS, IOASID_VFIO_STATUS_ERROR);
-    g_assert_cmphex(rd32(d, IOASID_VFIO_REG_STATUS), ==, 0);
+    qiov_wr32(d, IOASID_VFIO_REG_STATUS, IOASID_VFIO_STATUS_ERROR);
+    g_assert_cmphex(qiov_rd32(d, IOASID_VFIO_REG_STATUS), ==, 0);
 
     /* The maximum length is accepted */
-    g_assert_cmphex(run_dma(d, IOASID_VFIO_OP_COPY, SRC_ADDR, DST_ADDR,
+    g_assert_cmphex(qiov_dma(d, IOASID_VFIO_OP_COPY, SRC_ADDR, DST_ADDR,
                             IOASID_VFIO_MAX_LEN, false), ==,
                     IOASID_VFIO_STATUS_DONE);
 
@@ -372,17 +220,18 @@ static void test_bad_arguments(void)
     qpci_config_writew(d->dev, PCI_COMMAND,
                        qpci_config_readw(d->dev, PCI_COMMAND) &
                        ~PCI_COMMAND_MASTER);
-    g_assert_cmpuint(status_code(run_dma(d, IOASID_VFIO_OP_FILL, 0, DST_ADDR,
+    g_assert_cmpuint(qiov_status_code(qiov_dma(d, IOASID_VFIO_OP_FILL, 0,
+                                               DST_ADDR,
                                          16, false)), ==,
                      IOASID_VFIO_ERR_NO_BUS_MASTER);
-    dev_stop(d);
+    qiov_stop(d);
 }
 
 /* ---- DMA ---- */
 
 static void test_dma_copy(void)
 {
-    TestDev *d = dev_start(NULL, NULL);
+    QIoasidVfio *d = dev_start(NULL, NULL);
     const size_t len = 3 * 4096 + 100;  /* crosses pages, odd tail */
     g_autofree uint8_t *want = g_malloc(len);
     g_autofree uint8_t *got = g_malloc(len + 1);
@@ -393,67 +242,67 @@ static void test_dma_copy(void)
     qtest_memwrite(d->qts, DST_ADDR + 0x77 + len, &guard, 1);
     qtest_memread(d->qts, SRC_ADDR + 0x123, want, len);
 
-    g_assert_cmphex(run_dma(d, IOASID_VFIO_OP_COPY, SRC_ADDR + 0x123,
+    g_assert_cmphex(qiov_dma(d, IOASID_VFIO_OP_COPY, SRC_ADDR + 0x123,
                             DST_ADDR + 0x77, len, false), ==,
                     IOASID_VFIO_STATUS_DONE);
     qtest_memread(d->qts, DST_ADDR + 0x77, got, len + 1);
     g_assert_cmpmem(got, len, want, len);
     g_assert_cmpuint(got[len], ==, guard);
-    dev_stop(d);
+    qiov_stop(d);
 }
 
 static void test_dma_fill(void)
 {
-    TestDev *d = dev_start(NULL, NULL);
+    QIoasidVfio *d = dev_start(NULL, NULL);
     const uint8_t want[13] = { 0xef, 0xbe, 0xad, 0xde, 0xef, 0xbe, 0xad,
                                0xde, 0xef, 0xbe, 0xad, 0xde, 0xef };
     uint8_t got[14];
 
     qtest_memset(d->qts, DST_ADDR, 0x11, sizeof(got));
-    wr32(d, IOASID_VFIO_REG_PATTERN, 0xdeadbeef);
-    g_assert_cmphex(run_dma(d, IOASID_VFIO_OP_FILL, 0, DST_ADDR,
+    qiov_wr32(d, IOASID_VFIO_REG_PATTERN, 0xdeadbeef);
+    g_assert_cmphex(qiov_dma(d, IOASID_VFIO_OP_FILL, 0, DST_ADDR,
                             sizeof(want), false), ==,
                     IOASID_VFIO_STATUS_DONE);
     qtest_memread(d->qts, DST_ADDR, got, sizeof(got));
     g_assert_cmpmem(got, sizeof(want), want, sizeof(want));
     g_assert_cmphex(got[13], ==, 0x11);
-    dev_stop(d);
+    qiov_stop(d);
 }
 
 static void test_dma_fault(void)
 {
-    TestDev *d = dev_start(NULL, NULL);
+    QIoasidVfio *d = dev_start(NULL, NULL);
     uint8_t before[0x800], after[0x800];
 
     /* Above guest RAM: nothing maps it on the host, so the host faults. */
-    g_assert_cmpuint(status_code(run_dma(d, IOASID_VFIO_OP_FILL, 0,
+    g_assert_cmpuint(qiov_status_code(qiov_dma(d, IOASID_VFIO_OP_FILL, 0,
                                          RAM_SIZE + 0x10000, 64, false)), ==,
                      IOASID_VFIO_ERR_NO_MAPPING);
-    g_assert_cmphex(rd64(d, IOASID_VFIO_REG_FAULT_ADDR), ==,
+    g_assert_cmphex(qiov_rd64(d, IOASID_VFIO_REG_FAULT_ADDR), ==,
                     RAM_SIZE + 0x10000);
 
     /* Reading from the MMIO hole faults at the first unmapped byte. */
-    g_assert_cmpuint(status_code(run_dma(d, IOASID_VFIO_OP_COPY,
+    g_assert_cmpuint(qiov_status_code(qiov_dma(d, IOASID_VFIO_OP_COPY,
                                          0xfec00000, DST_ADDR, 64, false)),
                      ==, IOASID_VFIO_ERR_NO_MAPPING);
-    g_assert_cmphex(rd64(d, IOASID_VFIO_REG_FAULT_ADDR), ==, 0xfec00000);
+    g_assert_cmphex(qiov_rd64(d, IOASID_VFIO_REG_FAULT_ADDR), ==, 0xfec00000);
 
     /* A transfer that runs off the end of RAM moves nothing at all. */
     fill_guest(d, RAM_SIZE - sizeof(before), sizeof(before), 9);
     qtest_memread(d->qts, RAM_SIZE - sizeof(before), before, sizeof(before));
-    wr32(d, IOASID_VFIO_REG_PATTERN, 0);
-    g_assert_cmpuint(status_code(run_dma(d, IOASID_VFIO_OP_FILL, 0,
+    qiov_wr32(d, IOASID_VFIO_REG_PATTERN, 0);
+    g_assert_cmpuint(qiov_status_code(qiov_dma(d, IOASID_VFIO_OP_FILL, 0,
                                          RAM_SIZE - sizeof(before), 0x1000,
                                          false)), ==,
                      IOASID_VFIO_ERR_NO_MAPPING);
-    g_assert_cmphex(rd64(d, IOASID_VFIO_REG_FAULT_ADDR), ==, RAM_SIZE);
+    g_assert_cmphex(qiov_rd64(d, IOASID_VFIO_REG_FAULT_ADDR), ==, RAM_SIZE);
     qtest_memread(d->qts, RAM_SIZE - sizeof(after), after, sizeof(after));
     g_assert_cmpmem(before, sizeof(before), after, sizeof(after));
 
     /* The device is still usable afterwards. */
-    g_assert_cmphex(run_dma(d, IOASID_VFIO_OP_FILL, 0, DST_ADDR, 64, false),
+    g_assert_cmphex(qiov_dma(d, IOASID_VFIO_OP_FILL, 0, DST_ADDR, 64, false),
                     ==, IOASID_VFIO_STATUS_DONE);
-    dev_stop(d);
+    qiov_stop(d);
 }
 
 /* ---- NOSNOOP_BYTES over every host and device setting ---- */
@@ -474,7 +323,7 @@ static void test_nosnoop_case(const void *opaque)
         c->platform_nosnoop ? "on" : "off", c->enforce_snoop);
     g_autofree char *devopts = g_strdup_printf("ioasid=ctx0,nosnoop=%s",
                                                c->nosnoop);
-    TestDev *d = dev_start(obj, devopts);
+    QIoasidVfio *d = dev_start(obj, devopts);
     /*
      * The identity map blocks no-snoop where the host can, unless
      * enforce-snoop=off; enforce-snoop=on and nosnoop=deny block all.
@@ -489,26 +338,26 @@ static void test_nosnoop_case(const void *opaque)
         bool unsnooped = devctl && !blocked && c->platform_nosnoop;
         uint64_t before;
 
-        set_devctl_nosnoop(d, devctl);
-        before = rd64(d, IOASID_VFIO_REG_NOSNOOP_BYTES);
+        qiov_set_nosnoop_enable(d, devctl);
+        before = nosnoop_bytes(d);
 
         /* Without the NOSNOOP command bit nothing ever bypasses caches. */
-        g_assert_cmphex(run_dma(d, IOASID_VFIO_OP_COPY, SRC_ADDR, DST_ADDR,
+        g_assert_cmphex(qiov_dma(d, IOASID_VFIO_OP_COPY, SRC_ADDR, DST_ADDR,
                                 len, false), ==, IOASID_VFIO_STATUS_DONE);
-        g_assert_cmpuint(rd64(d, IOASID_VFIO_REG_NOSNOOP_BYTES), ==, before);
+        g_assert_cmpuint(nosnoop_bytes(d), ==, before);
 
         /* A copy reads len bytes and writes len bytes. */
-        g_assert_cmphex(run_dma(d, IOASID_VFIO_OP_COPY, SRC_ADDR, DST_ADDR,
+        g_assert_cmphex(qiov_dma(d, IOASID_VFIO_OP_COPY, SRC_ADDR, DST_ADDR,
                                 len, true), ==, IOASID_VFIO_STATUS_DONE);
-        g_assert_cmpuint(rd64(d, IOASID_VFIO_REG_NOSNOOP_BYTES) - before, ==,
+        g_assert_cmpuint(nosnoop_bytes(d) - before, ==,
                          unsnooped ? 2 * len : 0);
-        before = rd64(d, IOASID_VFIO_REG_NOSNOOP_BYTES);
-        g_assert_cmphex(run_dma(d, IOASID_VFIO_OP_FILL, 0, DST_ADDR, len,
+        before = nosnoop_bytes(d);
+        g_assert_cmphex(qiov_dma(d, IOASID_VFIO_OP_FILL, 0, DST_ADDR, len,
                                 true), ==, IOASID_VFIO_STATUS_DONE);
-        g_assert_cmpuint(rd64(d, IOASID_VFIO_REG_NOSNOOP_BYTES) - before, ==,
+        g_assert_cmpuint(nosnoop_bytes(d) - before, ==,
                          unsnooped ? len : 0);
     }
-    dev_stop(d);
+    qiov_stop(d);
 }
 
 static void add_nosnoop_cases(void)
@@ -557,8 +406,8 @@ static void check_identity_map(const char *enforce, bool host,
     g_autofree char *obj = g_strdup_printf(
         "-object ioasid,id=ctx0,host-snoop-control=%s,enforce-snoop=%s",
         host ? "on" : "off", enforce);
-    TestDev *d = dev_start(obj, "ioasid=ctx0");
-    QDict *space = query_space(d->qts, "ctx0", "/machine/peripheral/dev0");
+    QIoasidVfio *d = dev_start(obj, "ioasid=ctx0");
+    QDict *space = qiov_query_space(d->qts, "ctx0", "/machine/peripheral/dev0");
     QListEntry *e;
     uint64_t covered = 0, next = 0x100000;
 
@@ -566,11 +415,11 @@ static void check_identity_map(const char *enforce, bool host,
     g_assert_cmpint(qdict_get_bool(space, "enforce-snoop"), ==, want_enforce);
     QLIST_FOREACH_ENTRY(qdict_get_qlist(space, "mappings"), e) {
         QDict *m = qobject_to(QDict, qlist_entry_obj(e));
-        uint64_t iova = get_u64(m, "iova");
-        uint64_t size = get_u64(m, "size");
+        uint64_t iova = qdict_get_u64(m, "iova");
+        uint64_t size = qdict_get_u64(m, "size");
 
         /* identity, page aligned, flags as configured */
-        g_assert_cmphex(get_u64(m, "addr"), ==, iova);
+        g_assert_cmphex(qdict_get_u64(m, "addr"), ==, iova);
         g_assert_cmphex(iova & 0xfff, ==, 0);
         g_assert_cmphex(size & 0xfff, ==, 0);
         g_assert_true(qdict_get_bool(m, "read"));
@@ -592,10 +441,10 @@ static void check_identity_map(const char *enforce, bool host,
     }
     g_assert_cmphex(next, ==, RAM_SIZE);
     g_assert_cmpuint(covered, >=, RAM_SIZE - 0x100000);
-    g_assert_null(find_mapping(space, 0xfec00000));
-    g_assert_null(find_mapping(space, RAM_SIZE));
+    g_assert_null(qiov_find_mapping(space, 0xfec00000));
+    g_assert_null(qiov_find_mapping(space, RAM_SIZE));
     qobject_unref(space);
-    dev_stop(d);
+    qiov_stop(d);
 }
 
 static void test_identity_auto(void)
@@ -628,8 +477,8 @@ static void test_ram_hotplug(void)
     QList *devs;
     uint64_t addr, size;
 
-    space = query_space(qts, "ioasid-default", "/machine/peripheral/dev0");
-    g_assert_null(find_mapping(space, 0x100000000ULL));
+    space = qiov_query_space(qts, "ioasid-default", "/machine/peripheral/dev0");
+    g_assert_null(qiov_find_mapping(space, 0x100000000ULL));
     qobject_unref(space);
 
     qtest_qmp_assert_success(qts, "{ 'execute': 'object-add', 'arguments': {"
@@ -642,16 +491,16 @@ static void test_ram_hotplug(void)
     devs = qdict_get_qlist(resp, "return");
     g_assert_cmpuint(qlist_size(devs), ==, 1);
     m = qdict_get_qdict(qobject_to(QDict, qlist_peek(devs)), "data");
-    addr = get_u64(m, "addr");
-    size = get_u64(m, "size");
+    addr = qdict_get_u64(m, "addr");
+    size = qdict_get_u64(m, "size");
     qobject_unref(resp);
 
-    space = query_space(qts, "ioasid-default", "/machine/peripheral/dev0");
-    m = find_mapping(space, addr);
+    space = qiov_query_space(qts, "ioasid-default", "/machine/peripheral/dev0");
+    m = qiov_find_mapping(space, addr);
     g_assert(m);
-    g_assert_cmphex(get_u64(m, "iova"), ==, addr);
-    g_assert_cmphex(get_u64(m, "size"), ==, size);
-    g_assert_cmphex(get_u64(m, "addr"), ==, addr);
+    g_assert_cmphex(qdict_get_u64(m, "iova"), ==, addr);
+    g_assert_cmphex(qdict_get_u64(m, "size"), ==, size);
+    g_assert_cmphex(qdict_get_u64(m, "addr"), ==, addr);
     g_assert_true(qdict_get_bool(m, "block-nosnoop"));
     qobject_unref(space);
 
@@ -664,60 +513,35 @@ static void test_ram_hotplug(void)
     qtest_outl(qts, ACPI_MEMORY_HOTPLUG_BASE, 0);
     qtest_outb(qts, ACPI_MEMORY_HOTPLUG_BASE + 0x14, 8);
     qtest_qmp_eventwait(qts, "DEVICE_DELETED");
-    space = query_space(qts, "ioasid-default", "/machine/peripheral/dev0");
-    g_assert_null(find_mapping(space, addr));
-    g_assert_null(find_mapping(space, addr + size - 1));
-    g_assert(find_mapping(space, 0x100000));
+    space = qiov_query_space(qts, "ioasid-default", "/machine/peripheral/dev0");
+    g_assert_null(qiov_find_mapping(space, addr));
+    g_assert_null(qiov_find_mapping(space, addr + size - 1));
+    g_assert(qiov_find_mapping(space, 0x100000));
     qobject_unref(space);
     qtest_quit(qts);
 }
 
 /* ---- bad command lines fail at start-up, naming the option ---- */
 
-static void expect_startup_error(const char *args, const char *needle1,
-                                 const char *needle2)
-{
-    const char *qemu = g_getenv("QTEST_QEMU_BINARY");
-    g_autofree char *cmd = g_strdup_printf("%s -M q35 -nodefaults -display "
-                                           "none -accel qtest %s", qemu,
-                                           args);
-    g_autofree char *out = NULL, *err = NULL;
-    g_auto(GStrv) argv = NULL;
-    int status;
-
-    g_assert(qemu);
-    g_assert_true(g_shell_parse_argv(cmd, NULL, &argv, NULL));
-    g_assert_true(g_spawn_sync(NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                               &out, &err, &status, NULL));
-    if (g_test_verbose()) {
-        g_test_message("%s -> %s", args, err);
-    }
-    g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) != 0);
-    g_assert_nonnull(strstr(err, needle1));
-    if (needle2) {
-        g_assert_nonnull(strstr(err, needle2));
-    }
-}
-
 static void test_bad_options(void)
 {
-    expect_startup_error("-object ioasid,id=c,enforce-snoop=maybe",
+    qiov_expect_startup_error("-object ioasid,id=c,enforce-snoop=maybe",
                          "enforce-snoop", NULL);
-    expect_startup_error("-object ioasid,id=c,host-snoop-control=sure",
+    qiov_expect_startup_error("-object ioasid,id=c,host-snoop-control=sure",
                          "host-snoop-control", NULL);
-    expect_startup_error("-object ioasid,id=c,platform-nosnoop=2",
+    qiov_expect_startup_error("-object ioasid,id=c,platform-nosnoop=2",
                          "platform-nosnoop", NULL);
-    expect_startup_error("-device ioasid-vfio,nosnoop=sometimes",
+    qiov_expect_startup_error("-device ioasid-vfio,nosnoop=sometimes",
                          "nosnoop", NULL);
-    expect_startup_error("-object ioasid,id=c,host-snoop-control=off,"
+    qiov_expect_startup_error("-object ioasid,id=c,host-snoop-control=off,"
                          "enforce-snoop=on", "enforce-snoop=on",
                          "host-snoop-control=off");
-    expect_startup_error("-object ioasid,id=c,host-snoop-control=off "
+    qiov_expect_startup_error("-object ioasid,id=c,host-snoop-control=off "
                          "-device ioasid-vfio,ioasid=c,nosnoop=deny",
                          "nosnoop=deny", "host-snoop-control=off");
-    expect_startup_error("-device ioasid-vfio,ioasid=nosuch", "nosuch",
+    qiov_expect_startup_error("-device ioasid-vfio,ioasid=nosuch", "nosuch",
                          NULL);
-    expect_startup_error("-M pc -device ioasid-vfio", "PCI Express", NULL);
+    qiov_expect_startup_error("-M pc -device ioasid-vfio", "PCI Express", NULL);
 }
 
 int main(int argc, char **argv)

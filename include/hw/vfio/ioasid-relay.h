@@ -45,7 +45,9 @@ typedef struct IOASIDRelay {
     MemoryListener listener;
     bool started;
     QLIST_HEAD(, IOASIDRelayGuestIOMMU) giommus;
-    IOASIDRelayRun run;
+    /* pending runs; the UNMAP run is always sent before the MAP run */
+    IOASIDRelayRun unmap_run;
+    IOASIDRelayRun map_run;
     QEMUBH *flush_bh;
     Notifier flush_notifier;    /* flush before query-ioasid reads */
     bool dirty;                 /* host calls made since changed() */

@@ -1,0 +1,389 @@
+/*
+ * libqos driver for the Intel VT-d vIOMMU (intel-iommu)
+ *
+ * Register and table layouts: Intel VT-d specification 3.x, chapters 9
+ * (translation structures), 6.5 (invalidation) and 10.4 (registers).
+ *
+ * Copyright (c) 2026 The qemu-ioasid authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "vtd.h"
+
+/* Registers (10.4) */
+#define REG_GCMD        0x18
+#define REG_GSTS        0x1c
+#define REG_RTADDR      0x20
+#define REG_CCMD        0x28
+#define REG_FSTS        0x34
+#define REG_IQH         0x80
+#define REG_IQT         0x88
+#define REG_IQA         0x90
+#define REG_IVA         0xf0
+#define REG_IOTLB       0xf8
+#define REG_FRCD        0x220
+
+#define GCMD_TE         (1u << 31)
+#define GCMD_SRTP       (1u << 30)
+#define GCMD_QIE        (1u << 26)
+/* GSTS bits that are states a GCMD write must carry over (TE, QIE, IRE) */
+#define GSTS_KEEP       ((1u << 31) | (1u << 26) | (1u << 25) | (1u << 23))
+#define GSTS_RTPS       (1u << 30)
+
+#define RTADDR_SMT      (1ULL << 10)
+#define CCMD_ICC        (1ULL << 63)
+#define IOTLB_IVT       (1ULL << 63)
+#define FSTS_PPF        (1u << 1)
+#define FSTS_IQE        (1u << 4)
+#define FRCD_F          (1ULL << 63)
+#define IQA_DW_256      (1ULL << 11)
+
+/* Invalidation descriptor types (6.5.2) */
+#define DESC_CC         1
+#define DESC_IOTLB      2
+#define DESC_WAIT       5
+#define DESC_PIOTLB     6
+#define DESC_PC         7
+#define DESC_WAIT_SW    (1ULL << 5)
+#define DESC_IOTLB_DR   (1ULL << 7)
+#define DESC_IOTLB_DW   (1ULL << 6)
+
+#define PTE_ADDR_MASK   0x000ffffffffff000ULL
+
+static void wr64(QVTD *v, uint32_t reg, uint64_t val)
+{
+    qtest_writeq(v->qts, QVTD_BASE + reg, val);
+}
+
+static void wr32(QVTD *v, uint32_t reg, uint32_t val)
+{
+    qtest_writel(v->qts, QVTD_BASE + reg, val);
+}
+
+uint64_t qvtd_readq(QVTD *v, uint32_t reg)
+{
+    return qtest_readq(v->qts, QVTD_BASE + reg);
+}
+
+uint32_t qvtd_readl(QVTD *v, uint32_t reg)
+{
+    return qtest_readl(v->qts, QVTD_BASE + reg);
+}
+
+uint64_t qvtd_alloc_page(QVTD *v)
+{
+    uint64_t page = v->next_page;
+
+    g_assert_cmphex(page + 4096, <=, v->end_page);
+    v->next_page += 4096;
+    qtest_memset(v->qts, page, 0, 4096);
+    return page;
+}
+
+/* Issue a one-shot or state command and wait until GSTS shows @want. */
+static void gcmd(QVTD *v, uint32_t set, uint32_t clear, uint32_t want_mask,
+                 uint32_t want)
+{
+    uint32_t cmd = (qvtd_readl(v, REG_GSTS) & GSTS_KEEP & ~clear) | set;
+    int i;
+
+    wr32(v, REG_GCMD, cmd);
+    for (i = 0; i < 1000; i++) {
+        if ((qvtd_readl(v, REG_GSTS) & want_mask) == want) {
+            return;
+        }
+    }
+    g_assert_not_reached();
+}
+
+void qvtd_init(QVTD *v, QTestState *qts, uint64_t table_mem, uint64_t size,
+               bool scalable)
+{
+    *v = (QVTD) {
+        .qts = qts, .scalable = scalable, .next_page = table_mem,
+        .end_page = table_mem + size, .levels = 4,
+    };
+    v->root = qvtd_alloc_page(v);
+    wr64(v, REG_RTADDR, v->root | (scalable ? RTADDR_SMT : 0));
+    gcmd(v, GCMD_SRTP, 0, GSTS_RTPS, GSTS_RTPS);
+}
+
+void qvtd_set_translation(QVTD *v, bool on)
+{
+    gcmd(v, on ? GCMD_TE : 0, on ? 0 : GCMD_TE, GCMD_TE, on ? GCMD_TE : 0);
+}
+
+void qvtd_enable_qi(QVTD *v)
+{
+    v->iq = qvtd_alloc_page(v);
+    v->wait_status = qvtd_alloc_page(v);
+    v->iq_tail = 0;
+    /* 4 KiB queue (QS=0); scalable mode uses 256-bit descriptors */
+    wr64(v, REG_IQA, v->iq | (v->scalable ? IQA_DW_256 : 0));
+    wr64(v, REG_IQT, 0);
+    gcmd(v, GCMD_QIE, 0, GCMD_QIE, GCMD_QIE);
+    v->qi = true;
+}
+
+/* Append one descriptor and ring the tail; QEMU processes it at once. */
+static void qi_submit(QVTD *v, uint64_t lo, uint64_t hi)
+{
+    unsigned dsz = v->scalable ? 32 : 16;
+    unsigned n = 4096 / dsz;
+    uint64_t slot = v->iq + v->iq_tail * dsz;
+
+    qtest_writeq(v->qts, slot, lo);
+    qtest_writeq(v->qts, slot + 8, hi);
+    if (dsz == 32) {
+        qtest_writeq(v->qts, slot + 16, 0);
+        qtest_writeq(v->qts, slot + 24, 0);
+    }
+    v->iq_tail = (v->iq_tail + 1) % n;
+    wr64(v, REG_IQT, (uint64_t)v->iq_tail * dsz);
+}
+
+/* Submit @lo/@hi, then a wait descriptor, and check both completed. */
+static void qi_run(QVTD *v, uint64_t lo, uint64_t hi)
+{
+    uint32_t seq = ++v->wait_seq;
+
+    qi_submit(v, lo, hi);
+    qi_submit(v, DESC_WAIT | DESC_WAIT_SW | ((uint64_t)seq << 32),
+              v->wait_status);
+    g_assert_cmphex(qvtd_readl(v, REG_FSTS) & FSTS_IQE, ==, 0);
+    g_assert_cmphex(qvtd_readq(v, REG_IQH), ==, qvtd_readq(v, REG_IQT));
+    g_assert_cmphex(qtest_readl(v->qts, v->wait_status), ==, seq);
+}
+
+static void ccmd(QVTD *v, uint64_t val)
+{
+    int i;
+
+    wr64(v, REG_CCMD, CCMD_ICC | val);
+    for (i = 0; i < 1000 && (qvtd_readq(v, REG_CCMD) & CCMD_ICC); i++) {
+        continue;
+    }
+    g_assert_false(qvtd_readq(v, REG_CCMD) & CCMD_ICC);
+}
+
+static void iotlb_reg(QVTD *v, uint64_t val)
+{
+    int i;
+
+    wr64(v, REG_IOTLB, IOTLB_IVT | val);
+    for (i = 0; i < 1000 && (qvtd_readq(v, REG_IOTLB) & IOTLB_IVT); i++) {
+        continue;
+    }
+    g_assert_false(qvtd_readq(v, REG_IOTLB) & IOTLB_IVT);
+}
+
+void qvtd_inv_context_global(QVTD *v)
+{
+    if (v->qi) {
+        qi_run(v, DESC_CC | (1ULL << 4), 0);
+    } else {
+        ccmd(v, 1ULL << 61);
+    }
+}
+
+void qvtd_inv_context_device(QVTD *v, uint16_t did, uint16_t sid)
+{
+    if (v->qi) {
+        qi_run(v, DESC_CC | (3ULL << 4) | ((uint64_t)did << 16) |
+               ((uint64_t)sid << 32), 0);
+    } else {
+        ccmd(v, (3ULL << 61) | did | ((uint64_t)sid << 16));
+    }
+}
+
+void qvtd_inv_iotlb_global(QVTD *v)
+{
+    if (v->qi) {
+        qi_run(v, DESC_IOTLB | (1ULL << 4) | DESC_IOTLB_DR | DESC_IOTLB_DW,
+               0);
+    } else {
+        iotlb_reg(v, 1ULL << 60);
+    }
+}
+
+void qvtd_inv_iotlb_domain(QVTD *v, uint16_t did)
+{
+    if (v->qi) {
+        qi_run(v, DESC_IOTLB | (2ULL << 4) | DESC_IOTLB_DR | DESC_IOTLB_DW |
+               ((uint64_t)did << 16), 0);
+    } else {
+        iotlb_reg(v, (2ULL << 60) | ((uint64_t)did << 32));
+    }
+}
+
+void qvtd_inv_iotlb_page(QVTD *v, uint16_t did, uint64_t addr, unsigned am)
+{
+    if (v->qi) {
+        qi_run(v, DESC_IOTLB | (3ULL << 4) | DESC_IOTLB_DR | DESC_IOTLB_DW |
+               ((uint64_t)did << 16), addr | am);
+    } else {
+        wr64(v, REG_IVA, addr | am);
+        iotlb_reg(v, (3ULL << 60) | ((uint64_t)did << 32));
+    }
+}
+
+void qvtd_inv_pasid_cache(QVTD *v, uint16_t did, bool global)
+{
+    g_assert_true(v->qi);
+    qi_run(v, DESC_PC | (global ? 3ULL << 4 : 0) | ((uint64_t)did << 16), 0);
+}
+
+void qvtd_inv_piotlb_page(QVTD *v, uint16_t did, uint32_t pasid,
+                          uint64_t addr, unsigned am)
+{
+    g_assert_true(v->qi);
+    qi_run(v, DESC_PIOTLB | (3ULL << 4) | ((uint64_t)did << 16) |
+           ((uint64_t)pasid << 32), addr | am);
+}
+
+/* ---- second-level tables ---- */
+
+uint64_t qvtd_sl_new(QVTD *v)
+{
+    return qvtd_alloc_page(v);
+}
+
+static int leaf_level(uint64_t pgsize)
+{
+    switch (pgsize) {
+    case QVTD_PAGE_4K:
+        return 1;
+    case QVTD_PAGE_2M:
+        return 2;
+    case QVTD_PAGE_1G:
+        return 3;
+    }
+    g_assert_not_reached();
+}
+
+static unsigned level_index(uint64_t iova, int level)
+{
+    return (iova >> (12 + 9 * (level - 1))) & 0x1ff;
+}
+
+/* The entry for @iova at @leaf's level, creating tables on the way. */
+static uint64_t pte_addr(QVTD *v, uint64_t top, uint64_t iova, int leaf)
+{
+    uint64_t table = top;
+    int level;
+
+    for (level = v->levels; level > leaf; level--) {
+        uint64_t slot = table + 8 * level_index(iova, level);
+        uint64_t e = qtest_readq(v->qts, slot);
+
+        if (!(e & QVTD_SL_RW)) {
+            e = qvtd_alloc_page(v) | QVTD_SL_RW;
+            qtest_writeq(v->qts, slot, e);
+        }
+        table = e & PTE_ADDR_MASK;
+    }
+    return table + 8 * level_index(iova, leaf);
+}
+
+void qvtd_sl_map(QVTD *v, uint64_t top, uint64_t iova, uint64_t gpa,
+                 uint64_t size, uint64_t pgsize, uint64_t flags)
+{
+    int leaf = leaf_level(pgsize);
+    uint64_t off;
+
+    for (off = 0; off < size; off += pgsize) {
+        qtest_writeq(v->qts, pte_addr(v, top, iova + off, leaf),
+                     (gpa + off) | flags | (leaf > 1 ? QVTD_SL_PS : 0));
+    }
+}
+
+uint64_t qvtd_sl_pte_addr(QVTD *v, uint64_t top, uint64_t iova,
+                          uint64_t pgsize)
+{
+    return pte_addr(v, top, iova, leaf_level(pgsize));
+}
+
+void qvtd_sl_update(QVTD *v, uint64_t top, uint64_t iova, uint64_t pgsize,
+                    uint64_t clear, uint64_t set)
+{
+    uint64_t a = qvtd_sl_pte_addr(v, top, iova, pgsize);
+
+    qtest_writeq(v->qts, a, (qtest_readq(v->qts, a) & ~clear) | set);
+}
+
+/* ---- context entries ---- */
+
+/* The context table of bus 0 for @devfn (scalable: its half), created. */
+static uint64_t context_table(QVTD *v, uint8_t devfn)
+{
+    uint64_t slot = v->root + (v->scalable && devfn >= 128 ? 8 : 0);
+    uint64_t e = qtest_readq(v->qts, slot);
+
+    if (!(e & 1)) {
+        e = qvtd_alloc_page(v) | 1;
+        qtest_writeq(v->qts, slot, e);
+    }
+    return e & PTE_ADDR_MASK;
+}
+
+void qvtd_context_legacy(QVTD *v, uint8_t devfn, uint16_t did, uint64_t top)
+{
+    uint64_t ce = context_table(v, devfn) + 16 * devfn;
+
+    g_assert_false(v->scalable);
+    /* hi: AW=2 (48-bit, 4-level), DID; lo: SLPTPTR, TT=0, P */
+    qtest_writeq(v->qts, ce + 8, 2 | ((uint64_t)did << 8));
+    qtest_writeq(v->qts, ce, top | 1);
+}
+
+uint64_t qvtd_context_scalable(QVTD *v, uint8_t devfn, uint16_t did,
+                               uint64_t top, bool pgsnp)
+{
+    uint64_t ce = context_table(v, devfn) + 32 * (devfn & 0x7f);
+    uint64_t dir = qvtd_alloc_page(v);
+    uint64_t table = qvtd_alloc_page(v);
+    uint64_t pe = table;        /* PASID 0 = RID_PASID */
+
+    g_assert_true(v->scalable);
+    /* PASID entry: SLPTPTR, PGTT=2 (second level), AW=2, P; DID, PGSNP */
+    qtest_writeq(v->qts, pe + 8, did | (pgsnp ? 1ULL << 24 : 0));
+    qtest_writeq(v->qts, pe, top | (2ULL << 6) | (2ULL << 2) | 1);
+    /* PASID directory entry 0 -> the table */
+    qtest_writeq(v->qts, dir, table | 1);
+    /* context entry: PASIDDIRPTR, P (PDTS=0: 128 entries); RID_PASID=0 */
+    qtest_writeq(v->qts, ce + 8, 0);
+    qtest_writeq(v->qts, ce, dir | 1);
+    return pe;
+}
+
+void qvtd_pasid_set_pgsnp(QVTD *v, uint64_t pasid_entry, bool pgsnp)
+{
+    uint64_t hi = qtest_readq(v->qts, pasid_entry + 8);
+
+    hi = pgsnp ? hi | (1ULL << 24) : hi & ~(1ULL << 24);
+    qtest_writeq(v->qts, pasid_entry + 8, hi);
+}
+
+unsigned qvtd_take_fault(QVTD *v, uint64_t *addr, uint16_t *sid)
+{
+    uint32_t fsts = qvtd_readl(v, REG_FSTS);
+    uint32_t fri = (fsts >> 8) & 0xff;
+    uint64_t lo, hi;
+
+    if (!(fsts & FSTS_PPF)) {
+        return 0;
+    }
+    lo = qvtd_readq(v, REG_FRCD + 16 * fri);
+    hi = qvtd_readq(v, REG_FRCD + 16 * fri + 8);
+    g_assert_true(hi & FRCD_F);
+    if (addr) {
+        *addr = lo & ~0xfffULL;
+    }
+    if (sid) {
+        *sid = hi & 0xffff;
+    }
+    wr64(v, REG_FRCD + 16 * fri + 8, FRCD_F);       /* write 1 to clear */
+    return (hi >> 32) & 0xff;
+}

@@ -1,0 +1,110 @@
+/*
+ * libqos driver for the Intel VT-d vIOMMU (intel-iommu)
+ *
+ * Programs the vIOMMU the way a guest kernel does: root and context tables
+ * (legacy and scalable mode), the scalable-mode PASID directory and table,
+ * second-level page tables with 4 KiB, 2 MiB and 1 GiB leaves, and
+ * register-based or queued invalidation.  Tables live in guest RAM handed
+ * out page by page from a region the test reserves.
+ *
+ * Copyright (c) 2026 The qemu-ioasid authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#ifndef QTEST_LIBQOS_VTD_H
+#define QTEST_LIBQOS_VTD_H
+
+#include "../libqtest.h"
+
+#define QVTD_BASE               0xfed90000ULL
+
+/* Second-level PTE bits (VT-d 3.x 9.8) */
+#define QVTD_SL_R               (1ULL << 0)
+#define QVTD_SL_W               (1ULL << 1)
+#define QVTD_SL_PS              (1ULL << 7)     /* large page (2M/1G) */
+#define QVTD_SL_SNP             (1ULL << 11)    /* snoop behaviour */
+#define QVTD_SL_RW              (QVTD_SL_R | QVTD_SL_W)
+
+#define QVTD_PAGE_4K            (1ULL << 12)
+#define QVTD_PAGE_2M            (1ULL << 21)
+#define QVTD_PAGE_1G            (1ULL << 30)
+
+typedef struct QVTD {
+    QTestState *qts;
+    bool scalable;
+    bool qi;                    /* queued invalidation enabled */
+    uint64_t next_page;         /* table allocator */
+    uint64_t end_page;
+    uint64_t root;
+    uint64_t iq;                /* invalidation queue */
+    uint32_t iq_tail;
+    uint64_t wait_status;       /* where wait descriptors write */
+    uint32_t wait_seq;
+    int levels;                 /* second-level paging levels: 3 or 4 */
+} QVTD;
+
+/*
+ * Take over the vIOMMU: tables go in [table_mem, table_mem + size) of guest
+ * RAM; @scalable selects scalable mode (x-scalable-mode=on).  Sets the root
+ * table (GCMD.SRTP); translation stays off.
+ */
+void qvtd_init(QVTD *v, QTestState *qts, uint64_t table_mem, uint64_t size,
+               bool scalable);
+/* A zeroed page of table memory */
+uint64_t qvtd_alloc_page(QVTD *v);
+
+uint64_t qvtd_readq(QVTD *v, uint32_t reg);
+uint32_t qvtd_readl(QVTD *v, uint32_t reg);
+
+/* Switch to queued invalidation (GCMD.QIE) */
+void qvtd_enable_qi(QVTD *v);
+/* GCMD.TE on or off, waiting for GSTS */
+void qvtd_set_translation(QVTD *v, bool on);
+
+/* A new, empty second-level page table (its top level) */
+uint64_t qvtd_sl_new(QVTD *v);
+/*
+ * Map @size bytes at @iova to @gpa with leaves of @pgsize (4K, 2M or 1G)
+ * and leaf bits @flags (QVTD_SL_R/W/SNP).  Non-leaf entries get R|W only.
+ */
+void qvtd_sl_map(QVTD *v, uint64_t top, uint64_t iova, uint64_t gpa,
+                 uint64_t size, uint64_t pgsize, uint64_t flags);
+/* Guest address of the leaf PTE mapping @iova (of leaf size @pgsize) */
+uint64_t qvtd_sl_pte_addr(QVTD *v, uint64_t top, uint64_t iova,
+                          uint64_t pgsize);
+/* Read-modify-write the leaf PTE for @iova: clear @clear, then set @set */
+void qvtd_sl_update(QVTD *v, uint64_t top, uint64_t iova, uint64_t pgsize,
+                    uint64_t clear, uint64_t set);
+
+/* Legacy mode: context entry of 00:@devfn -> domain @did, table @top */
+void qvtd_context_legacy(QVTD *v, uint8_t devfn, uint16_t did, uint64_t top);
+/*
+ * Scalable mode: context entry of 00:@devfn with a PASID directory whose
+ * RID_PASID (0) entry translates through second-level table @top in domain
+ * @did; @pgsnp sets PGSNP.  Returns the guest address of the PASID entry.
+ */
+uint64_t qvtd_context_scalable(QVTD *v, uint8_t devfn, uint16_t did,
+                               uint64_t top, bool pgsnp);
+/* Set or clear PGSNP (bit 88) of a PASID entry */
+void qvtd_pasid_set_pgsnp(QVTD *v, uint64_t pasid_entry, bool pgsnp);
+
+/*
+ * Invalidations: register-based until qvtd_enable_qi(), queued after (each
+ * followed by a wait descriptor whose completion is checked).
+ */
+void qvtd_inv_context_global(QVTD *v);
+void qvtd_inv_context_device(QVTD *v, uint16_t did, uint16_t sid);
+void qvtd_inv_iotlb_global(QVTD *v);
+void qvtd_inv_iotlb_domain(QVTD *v, uint16_t did);
+/* Page-selective: 2^@am pages at @addr */
+void qvtd_inv_iotlb_page(QVTD *v, uint16_t did, uint64_t addr, unsigned am);
+/* Queued only: PASID cache (global or of @did) and PASID-based IOTLB */
+void qvtd_inv_pasid_cache(QVTD *v, uint16_t did, bool global);
+void qvtd_inv_piotlb_page(QVTD *v, uint16_t did, uint32_t pasid,
+                          uint64_t addr, unsigned am);
+
+/* First pending fault record: reason, or 0 if none; then clear it */
+unsigned qvtd_take_fault(QVTD *v, uint64_t *addr, uint16_t *sid);
+
+#endif
