@@ -420,10 +420,13 @@ static void ioasid_vfio_realize(PCIDevice *pdev, Error **errp)
         return;
     }
     if (!s->be) {
-        s->be = ioasid_backend_find(NULL, errp);
-        if (!s->be) {
+        IOASIDBackend *be = ioasid_backend_find(NULL, errp);
+
+        if (!be) {
             return;
         }
+        /* as if set through the (strong) link property */
+        s->be = IOASID(object_ref(OBJECT(be)));
     }
     can_block = ioasid_backend_can_block_nosnoop(s->be);
     if (!ioasid_vfio_check_viommu(s, can_block, errp)) {

@@ -659,6 +659,44 @@ static void test_registration_no_flapping(void)
     qiov_stop(d0);
 }
 
+/* Hot-unplug: the IOASID, its mappings and the registration all go. */
+static void test_hot_unplug(void)
+{
+    QTestState *qts = qtest_init(
+        "-M q35 -m 512M -nodefaults "
+        "-object ioasid,id=ioasid-default,enforce-snoop=off "
+        "-device pcie-root-port,id=rp0,bus=pcie.0,addr=06.0,chassis=1 "
+        "-device ioasid-vfio,id=dev0,bus=rp0");
+    QDict *ctx, *nc, *ev;
+    bool registered;
+    uint64_t changes;
+
+    nc = qiov_query_noncoherent(qts, "/machine/peripheral/dev0",
+                                &registered, &changes);
+    g_assert(nc);
+    g_assert_true(qdict_get_bool(nc, "noncoherent"));
+    qobject_unref(nc);
+    g_assert_true(registered);
+    g_assert_cmpuint(changes, ==, 1);
+
+    /* the guest does not run: the unplug completes at the reset */
+    qtest_qmp_device_del_send(qts, "dev0");
+    qtest_system_reset_nowait(qts);
+    ev = qtest_qmp_eventwait_ref(qts, "DEVICE_DELETED");
+    qobject_unref(ev);
+
+    ctx = qiov_query_context(qts, "ioasid-default");
+    g_assert(ctx);
+    g_assert_cmpuint(qlist_size(qdict_get_qlist(ctx, "ioasids")), ==, 0);
+    qobject_unref(ctx);
+    nc = qiov_query_noncoherent(qts, "/machine/peripheral/dev0",
+                                &registered, &changes);
+    g_assert_null(nc);
+    g_assert_false(registered);
+    g_assert_cmpuint(changes, ==, 2);
+    qtest_quit(qts);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -692,5 +730,6 @@ int main(int argc, char **argv)
                    test_truth_table_platform_off);
     qtest_add_func("/ioasid-vfio/policy/registration-no-flapping",
                    test_registration_no_flapping);
+    qtest_add_func("/ioasid-vfio/policy/hot-unplug", test_hot_unplug);
     return g_test_run();
 }
