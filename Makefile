@@ -64,7 +64,10 @@ run: build
 	/usr/bin/python3 $(SRC)/scripts/demo.py $(OBJ)
 
 bench: build
-	/usr/bin/python3 $(SRC)/scripts/bench.py $(OBJ)
+	ninja -C $(OBJ) tests/qtest/ioasid-bench
+	cd $(OBJ) && QTEST_QEMU_BINARY=./qemu-system-x86_64 \
+	    ./tests/qtest/ioasid-bench --tap -k | grep -v '^#'
+
 
 checkpatch: $(BUILD)/.configured
 	perl $(BUILD)/qemu/scripts/checkpatch.pl --no-tree -f \
