@@ -38,6 +38,7 @@ typedef struct IOASIDSoftSpace {
     uint32_t id;
     bool enforce_snoop;
     IntervalTreeRoot mappings;
+    uint64_t mappings_count;    /* all mappings */
     uint64_t nosnoop_mappings;  /* mappings without BLOCK_NOSNOOP */
     unsigned int ndevices;
     uint64_t map_calls;
@@ -62,6 +63,7 @@ static gint ioasid_soft_cmp_u32(gconstpointer a, gconstpointer b,
 static void ioasid_soft_remove(IOASIDSoftSpace *space, IOASIDSoftMapping *m)
 {
     interval_tree_remove(&m->node, &space->mappings);
+    space->mappings_count--;
     if (!(m->flags & IOASID_DMA_MAP_FLAG_BLOCK_NOSNOOP)) {
         space->nosnoop_mappings--;
     }
@@ -182,6 +184,7 @@ static void ioasid_soft_insert(IOASIDSoftSpace *space, uint64_t iova,
     m->addr = addr;
     m->flags = flags;
     interval_tree_insert(&m->node, &space->mappings);
+    space->mappings_count++;
     if (!(flags & IOASID_DMA_MAP_FLAG_BLOCK_NOSNOOP)) {
         space->nosnoop_mappings++;
     }
@@ -358,6 +361,7 @@ static void ioasid_soft_space_info(IOASIDSoftSpace *space,
     *info = (IOASIDSoftSpaceInfo) {
         .ioasid = space->id,
         .enforce_snoop = space->enforce_snoop,
+        .mappings = space->mappings_count,
         /* an enforcing IOASID lets nothing through, whatever the flags */
         .nosnoop_mappings = space->enforce_snoop ? 0
                                                  : space->nosnoop_mappings,

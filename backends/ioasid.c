@@ -119,13 +119,14 @@ static int soft_detach(IOASIDBackend *be, uint32_t ioasid, uint32_t dev_id)
     return soft_attach_op(be, IOASID_DETACH_DEVICE, ioasid, dev_id);
 }
 
-static int soft_nosnoop_mappings(IOASIDBackend *be, uint32_t ioasid,
-                                 uint64_t *count)
+static int soft_mapping_counts(IOASIDBackend *be, uint32_t ioasid,
+                               uint64_t *total, uint64_t *nosnoop)
 {
     IOASIDSoftSpaceInfo info;
     int ret = ioasid_soft_host_get_space(soft(be), ioasid, &info);
 
-    *count = ret ? 0 : info.nosnoop_mappings;
+    *total = ret ? 0 : info.mappings;
+    *nosnoop = ret ? 0 : info.nosnoop_mappings;
     return ret;
 }
 
@@ -214,7 +215,7 @@ const IOASIDHostOps ioasid_soft_host_ops = {
     .unmap_dma = soft_unmap_dma,
     .attach = soft_attach,
     .detach = soft_detach,
-    .nosnoop_mappings = soft_nosnoop_mappings,
+    .mapping_counts = soft_mapping_counts,
     .dma_translate = soft_dma_translate,
     .query = soft_query,
 };
@@ -237,12 +238,10 @@ bool ioasid_backend_platform_nosnoop(IOASIDBackend *be)
            (info.flags & IOASID_INFO_PLATFORM_NOSNOOP);
 }
 
-bool ioasid_backend_passes_nosnoop(IOASIDBackend *be, uint32_t ioasid)
+bool ioasid_backend_mapping_counts(IOASIDBackend *be, uint32_t ioasid,
+                                   uint64_t *total, uint64_t *nosnoop)
 {
-    uint64_t count = 0;
-
-    return !ioasid_backend_can_block_nosnoop(be) ||
-           (!be->ops->nosnoop_mappings(be, ioasid, &count) && count);
+    return !be->ops->mapping_counts(be, ioasid, total, nosnoop);
 }
 
 void ioasid_backend_add_flush_notifier(IOASIDBackend *be, Notifier *n)

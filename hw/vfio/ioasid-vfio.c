@@ -45,15 +45,37 @@ static bool ioasid_vfio_nosnoop_enabled(IOASIDVFIOState *s)
 /* ---- noncoherent DMA policy ---- */
 
 /*
+ * Condition (b): the host lets no-snoop through the device's IOASID.  It
+ * does if it cannot block at all, or if some mapping does not block.  An
+ * IOASID with no mapping at all lets no DMA through, so it says nothing
+ * new: (b) keeps its value.  Guests switching domains unmap everything
+ * before they map again; re-deciding on the empty table in between would
+ * flap the VM's registration (and zap KVM's page tables twice).
+ */
+static bool ioasid_vfio_nosnoop_passes(IOASIDVFIOState *s)
+{
+    uint64_t total, nosnoop;
+
+    if (!ioasid_backend_can_block_nosnoop(s->be)) {
+        return true;
+    }
+    if (!ioasid_backend_mapping_counts(s->be, s->ioasid, &total, &nosnoop) ||
+        !total) {
+        return s->nc.nosnoop_passes;
+    }
+    return nosnoop > 0;
+}
+
+/*
  * Recompute the three conditions of noncoherent DMA.  Called only on events
  * that can change one: host calls on the IOASID (the relay's changed hook),
- * a change of Enable No Snoop, reset, realize.  Condition (b) is a counter
- * kept by the host, so this never walks a page table.
+ * a change of Enable No Snoop, reset, realize.  Condition (b) comes from
+ * counters kept by the host, so this never walks a page table.
  */
 static void ioasid_vfio_update_noncoherent(IOASIDVFIOState *s)
 {
     s->nc.nosnoop_enabled = ioasid_vfio_nosnoop_enabled(s);
-    s->nc.nosnoop_passes = ioasid_backend_passes_nosnoop(s->be, s->ioasid);
+    s->nc.nosnoop_passes = ioasid_vfio_nosnoop_passes(s);
     s->nc.platform_nosnoop = ioasid_backend_platform_nosnoop(s->be);
     s->nc.nosnoop_deny = s->nosnoop == IOASID_NOSNOOP_POLICY_DENY;
     trace_ioasid_vfio_noncoherent(s->dev_id, s->nc.nosnoop_enabled,

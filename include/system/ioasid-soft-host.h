@@ -59,6 +59,7 @@ typedef struct IOASIDSoftMappingInfo {
 typedef struct IOASIDSoftSpaceInfo {
     uint32_t ioasid;
     bool enforce_snoop;
+    uint64_t mappings;          /* number of mappings */
     uint64_t nosnoop_mappings;  /* mappings that let no-snoop through */
     uint64_t map_calls;         /* MAP_DMA calls received, failed included */
     uint64_t unmap_calls;       /* UNMAP_DMA calls received */

@@ -40,9 +40,9 @@ typedef struct IOASIDHostOps {
                      hwaddr size, hwaddr *unmapped);
     int (*attach)(IOASIDBackend *be, uint32_t ioasid, uint32_t dev_id);
     int (*detach)(IOASIDBackend *be, uint32_t ioasid, uint32_t dev_id);
-    /* How many mappings of @ioasid let no-snoop through */
-    int (*nosnoop_mappings)(IOASIDBackend *be, uint32_t ioasid,
-                            uint64_t *count);
+    /* How many mappings @ioasid has, and how many let no-snoop through */
+    int (*mapping_counts)(IOASIDBackend *be, uint32_t ioasid,
+                          uint64_t *total, uint64_t *nosnoop);
     /*
      * Emulated DMA only (the embedded host, where there is no real IOMMU):
      * see ioasid_soft_host_translate().
@@ -105,11 +105,9 @@ int ioasid_backend_dma_translate(IOASIDBackend *be, uint32_t dev_id,
                                  hwaddr iova, bool is_write, hwaddr *addr,
                                  hwaddr *len, bool *block_nosnoop);
 
-/*
- * Whether the host lets no-snoop DMA through @ioasid: it cannot block at
- * all, or some mapping does not block (condition (b) of noncoherent DMA).
- */
-bool ioasid_backend_passes_nosnoop(IOASIDBackend *be, uint32_t ioasid);
+/* How many mappings @ioasid has, and how many let no-snoop through */
+bool ioasid_backend_mapping_counts(IOASIDBackend *be, uint32_t ioasid,
+                                   uint64_t *total, uint64_t *nosnoop);
 
 /* @n is called before anything reads the context's host tables. */
 void ioasid_backend_add_flush_notifier(IOASIDBackend *be, Notifier *n);

@@ -611,6 +611,20 @@ static void check_truth_table(bool platform)
         changes++;
     }
     assert_nc(qts, DEV_PATH, (NcState) { true, true, c }, c, changes);
+    if (c) {
+        expect_event(qts, DEV_PATH, true);
+    }
+
+    /*
+     * Every mapping removed (a guest switching domains): an empty IOASID
+     * lets no DMA through and decides nothing, so nothing flaps.
+     */
+    qvtd_sl_update(&e.v, e.top, IOVA, QVTD_PAGE_4K, ~0ULL, 0);
+    qvtd_sl_update(&e.v, e.top, IOVA + PG, QVTD_PAGE_4K, ~0ULL, 0);
+    qvtd_inv_iotlb_domain(&e.v, DID);
+    assert_unmapped(&e, IOVA + PG);
+    assert_nc(qts, DEV_PATH, (NcState) { true, true, c }, c, changes);
+    expect_no_event(qts);
     env_stop(&e);
 }
 

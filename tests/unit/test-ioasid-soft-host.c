@@ -281,6 +281,14 @@ static void test_call_counters(void)
     g_assert_cmpuint(info.ioasid, ==, id);
     g_assert_cmpuint(info.map_calls, ==, 2);
     g_assert_cmpuint(info.unmap_calls, ==, 1);
+    g_assert_cmpuint(info.mappings, ==, 0);
+    g_assert_cmpuint(info.nosnoop_mappings, ==, 0);
+    map(h, id, 0, 2 * PG, 0, R);
+    map(h, id, 2 * PG, PG, 0, R | B);
+    unmap(h, id, PG, PG, NULL);         /* leaves [0, PG) and the other */
+    g_assert_cmpint(ioasid_soft_host_get_space(h, id, &info), ==, 0);
+    g_assert_cmpuint(info.mappings, ==, 2);
+    g_assert_cmpuint(info.nosnoop_mappings, ==, 1);
     ioasid_soft_host_free(h);
 }
 

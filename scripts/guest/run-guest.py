@@ -1,0 +1,290 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Boot a real Linux guest against ioasid-vfio behind intel-iommu and check
+the bring-up from both sides.
+
+The guest (guest/init) runs the DMA-API kernel driver, then the VFIO
+userspace driver, and stops at each "PHASE <name>" line until the host
+answers; meanwhile this script reads the host side through QMP
+(query-ioasid, query-noncoherent-dma) and prints a live view.  Every
+expectation is checked; the exit status says whether all matched.
+
+  run-guest.py BUILD_OBJ GUEST_DIR [--mode legacy|scalable] [--sc on|off]
+               [--quiet]
+
+Used by `make run` (one boot, verbose) and by the guest matrix of
+`make check` (scripts/guest/matrix.sh).
+"""
+
+import argparse
+import json
+import os
+import re
+import select
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+DEV = '/machine/peripheral/dev0'
+BOOT_TIMEOUT = 240
+
+
+class Run:
+    def __init__(self, args):
+        self.args = args
+        self.ok = 0
+        self.bad = []
+        self.guest = {}             # what the guest printed, by key
+        self.changes = []           # registration changes at each phase
+
+    def check(self, what, cond):
+        if cond:
+            self.ok += 1
+        else:
+            self.bad.append(what)
+        if not self.args.quiet or not cond:
+            print('    %s %s' % ('[ok]  ' if cond else '[FAIL]', what))
+
+    def say(self, text=''):
+        if not self.args.quiet:
+            print(text)
+
+    # ---- QMP ----
+    def qmp_connect(self, path):
+        for _ in range(200):
+            if os.path.exists(path):
+                break
+            time.sleep(0.05)
+        self.qmp = socket.socket(socket.AF_UNIX)
+        self.qmp.connect(path)
+        self.qmp_file = self.qmp.makefile('rw')
+        json.loads(self.qmp_file.readline())
+        self.qmp_cmd('qmp_capabilities')
+
+    def qmp_cmd(self, cmd):
+        self.qmp_file.write(json.dumps({'execute': cmd}))
+        self.qmp_file.flush()
+        while True:
+            resp = json.loads(self.qmp_file.readline())
+            if 'event' in resp:
+                continue
+            return resp['return']
+
+    def host_state(self):
+        space = None
+        for ctx in self.qmp_cmd('query-ioasid'):
+            for s in ctx['ioasids']:
+                if DEV in s['devices']:
+                    space = s
+        nc = self.qmp_cmd('query-noncoherent-dma')
+        dev = [d for d in nc['devices'] if d['device'] == DEV][0]
+        return space, nc, dev
+
+    def show_host(self, space, nc, dev, limit=4):
+        maps = space['mappings']
+        self.say('    host: IOASID %d, %d mappings, %d map / %d unmap calls'
+                 % (space['ioasid'], len(maps), space['map-calls'],
+                    space['unmap-calls']))
+        for m in maps[:limit]:
+            self.say('      iova 0x%x+0x%x -> 0x%x %s' % (
+                m['iova'], m['size'], m['addr'],
+                'block-nosnoop' if m['block-nosnoop'] else 'no-snoop passes'))
+        if len(maps) > limit:
+            self.say('      ... %d more' % (len(maps) - limit))
+        self.say('    host: (a) nosnoop-enabled=%s (b) nosnoop-passes=%s '
+                 '(c) platform-nosnoop=%s -> noncoherent=%s; VM registered=%s,'
+                 ' registration changes=%d' % (
+                     dev['nosnoop-enabled'], dev['nosnoop-passes'],
+                     dev['platform-nosnoop'], dev['noncoherent'],
+                     nc['registered'], nc['registration-changes']))
+
+    # ---- what the guest printed ----
+    def guest_line(self, line):
+        m = re.match(r'ioasid-(kdrv|udrv): (.*)', line)
+        if m:
+            fields = dict(kv.split('=', 1) for kv in m.group(2).split()
+                          if '=' in kv)
+            if 'step' in fields:
+                self.guest['%s/%s' % (m.group(1), fields['step'])] = fields
+            else:
+                for k, v in fields.items():
+                    self.guest['%s/%s' % (m.group(1), k)] = v
+        m = re.search(r'ecap ([0-9a-f]+)', line)
+        if m:
+            self.guest['ecap'] = int(m.group(1), 16)
+        if line.startswith('DMESG') and re.search(
+                r'DMAR: \[DMA|DMAR: DRHD: handling fault|DMAR:.*[Ff]ault',
+                line):
+            self.guest.setdefault('faults', []).append(line)
+        if line.startswith('DMESG') and re.search(r'WARNING|BUG', line):
+            self.guest.setdefault('warnings', []).append(line)
+        if line.startswith('GUEST error') or 'ioasid-udrv: error' in line:
+            self.guest.setdefault('errors', []).append(line)
+
+    # ---- phases ----
+    def phase(self, name):
+        space, nc, dev = self.host_state()
+        self.changes.append(nc['registration-changes'])
+        sc = self.args.sc == 'on'
+        maps = space['mappings']
+        self.say('  -- phase %s' % name)
+        if name == 'boot':
+            ecap = self.guest.get('ecap')
+            self.check('guest reads ECAP.SC=%d (ecap %s)' % (
+                sc, hex(ecap) if ecap is not None else '?'),
+                ecap is not None and bool(ecap & 0x80) == sc)
+        elif name == 'kdrv':
+            steps = ['copy', 'copy-nosnoop', 'fill-nosnoop']
+            for st in steps:
+                g = self.guest.get('kdrv/' + st, {})
+                self.say('    guest: kdrv %s status=%s ok=%s nosnoop_bytes=%s'
+                         % (st, g.get('status'), g.get('ok'),
+                            g.get('nosnoop_bytes')))
+                self.check('kernel driver: %s data correct' % st,
+                           g.get('ok') == '1')
+            self.show_host(space, nc, dev)
+            self.check('DMA-API mappings are not block-nosnoop',
+                       maps and not any(m['block-nosnoop'] for m in maps))
+            nb = [int(self.guest.get('kdrv/' + s, {}).get('nosnoop_bytes', -1))
+                  for s in steps]
+            self.check('NOSNOOP_BYTES counts the unblocked no-snoop DMA '
+                       '(0, +128 KiB, +64 KiB)',
+                       nb == [0, 131072, 196608])
+            self.check('noncoherent: the driver enabled No Snoop on '
+                       'unblocked mappings', dev['noncoherent'] and
+                       dev['nosnoop-enabled'] and nc['registered'])
+        elif name == 'udrv':
+            g0 = self.guest.get('udrv/copy', {})
+            g1 = self.guest.get('udrv/copy-nosnoop', {})
+            self.say('    guest: udrv VFIO_DMA_CC_IOMMU=%s copy ok=%s, '
+                     'copy-nosnoop ok=%s, NOSNOOP_BYTES %s -> %s' % (
+                         self.guest.get('udrv/dma_cc_iommu'), g0.get('ok'),
+                         g1.get('ok'), g0.get('nosnoop_bytes'),
+                         g1.get('nosnoop_bytes')))
+            self.check('VFIO driver: data correct',
+                       g0.get('ok') == '1' and g1.get('ok') == '1')
+            self.check('guest VFIO sees enforced coherency = SC (%d)' % sc,
+                       self.guest.get('udrv/dma_cc_iommu') == str(int(sc)))
+            self.show_host(space, nc, dev)
+            vfio = [m for m in maps if 0x100000 <= m['iova'] < 0x300000]
+            self.check('the VFIO mappings reached the host', len(vfio) >= 1
+                       and sum(m['size'] for m in vfio) >= 2 * 65536)
+            self.check('every VFIO mapping is block-nosnoop exactly when SC '
+                       'is on', vfio and all(m['block-nosnoop'] == sc
+                                             for m in vfio))
+            try:
+                delta = int(g1['nosnoop_bytes']) - int(g0['nosnoop_bytes'])
+            except (KeyError, ValueError):
+                delta = -1
+            self.check('NOSNOOP_BYTES: %s' % ('0 where blocked' if sc
+                                               else '+128 KiB where not'),
+                       delta == (0 if sc else 131072))
+            self.check('noncoherent exactly when no-snoop passes (%s)'
+                       % (not sc), dev['noncoherent'] == (not sc))
+        elif name == 'udrv-nosnoop-off':
+            self.show_host(space, nc, dev, limit=0)
+            self.check('Enable No Snoop cleared: coherent',
+                       not dev['nosnoop-enabled'] and not dev['noncoherent'])
+        elif name == 'done':
+            self.check('no DMAR fault in dmesg', not self.guest.get('faults'))
+            self.check('no warning in dmesg', not self.guest.get('warnings'))
+            self.check('no guest error', not self.guest.get('errors'))
+            steps = [b - a for a, b in zip(self.changes, self.changes[1:])]
+            self.check('registration changed at most once per phase %s'
+                       % steps, all(0 <= s <= 1 for s in steps))
+        else:
+            self.show_host(space, nc, dev, limit=2)
+
+    def run(self):
+        a = self.args
+        tmp = tempfile.mkdtemp(prefix='ioasid-guest-')
+        qmp_path = os.path.join(tmp, 'qmp.sock')
+        viommu = 'intel-iommu,caching-mode=on,snoop-control=%s%s' % (
+            a.sc, ',x-scalable-mode=on' if a.mode == 'scalable' else '')
+        cmd = [os.path.join(a.obj, 'qemu-system-x86_64'), '-M', 'q35',
+               '-m', '512M', '-smp', '2', '-nodefaults', '-nographic',
+               '-serial', 'stdio', '-monitor', 'none', '-no-reboot',
+               '-kernel', os.path.join(a.guest, 'vmlinuz'),
+               '-initrd', os.path.join(a.guest, 'initrd.img'),
+               '-append', 'console=ttyS0 intel_iommu=on panic=-1 quiet',
+               '-device', viommu, '-device', 'ioasid-vfio,id=dev0,addr=04.0',
+               '-qmp', 'unix:%s,server=on,wait=off' % qmp_path]
+        if a.trace:
+            cmd += ['-trace', a.trace, '-D', a.trace_file]
+        with open(os.path.join(a.guest, 'abi')) as f:
+            abi = f.read().strip()
+        print('=== Linux %s, %s mode, snoop-control=%s' % (abi, a.mode, a.sc))
+        self.say('$ qemu-system-x86_64 ' + ' '.join(
+            c for c in cmd[1:] if not c.startswith(('unix:', '-qmp'))))
+        start = time.time()
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT)
+        self.qmp_connect(qmp_path)
+        buf = b''
+        phases = []
+        boot_time = None
+        deadline = start + BOOT_TIMEOUT
+        while time.time() < deadline:
+            r, _, _ = select.select([proc.stdout], [], [], 1)
+            if not r:
+                if proc.poll() is not None:
+                    break
+                continue
+            chunk = os.read(proc.stdout.fileno(), 4096)
+            if not chunk:
+                break
+            buf += chunk
+            while b'\n' in buf:
+                raw, buf = buf.split(b'\n', 1)
+                line = raw.decode(errors='replace').strip()
+                self.guest_line(line)
+                if a.verbose_guest and line:
+                    print('    | ' + line)
+                m = re.match(r'PHASE (\S+)', line)
+                if m:
+                    if boot_time is None:
+                        boot_time = time.time() - start
+                    phases.append(m.group(1))
+                    self.phase(m.group(1))
+                    proc.stdin.write(b'\n')
+                    proc.stdin.flush()
+        else:
+            proc.kill()
+            self.check('guest finished within %d s' % BOOT_TIMEOUT, False)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        total = time.time() - start
+        self.check('guest went through every phase %s' % phases,
+                   phases == ['boot', 'kdrv', 'kdrv-removed', 'udrv',
+                              'udrv-nosnoop-off', 'done'])
+        print('result: Linux %s %s sc=%s: %d checks matched, %d did not; '
+              'boot %.1f s, run %.1f s -> %s' % (
+                  abi, a.mode, a.sc, self.ok, len(self.bad),
+                  boot_time or -1, total,
+                  'everything matched' if not self.bad else
+                  'MISMATCH: ' + '; '.join(self.bad)))
+        return 0 if not self.bad else 1
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('obj')
+    ap.add_argument('guest')
+    ap.add_argument('--mode', choices=['legacy', 'scalable'],
+                    default='legacy')
+    ap.add_argument('--sc', choices=['on', 'off'], default='on')
+    ap.add_argument('--quiet', action='store_true')
+    ap.add_argument('--verbose-guest', action='store_true')
+    ap.add_argument('--trace', metavar='PATTERN',
+                    help="QEMU trace events to log, e.g. 'ioasid_*'")
+    ap.add_argument('--trace-file', default='ioasid-trace.log')
+    return Run(ap.parse_args()).run()
+
+
+if __name__ == '__main__':
+    sys.exit(main())
