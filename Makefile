@@ -18,12 +18,16 @@ OUR_TESTS := tests/unit/test-ioasid-soft-host tests/qtest/ioasid-vfio-test \
 	tests/qtest/ioasid-relay-test
 UPSTREAM_TESTS := $(addprefix tests/qtest/,intel-iommu-test qmp-cmd-test \
 	test-hmp device-introspect-test)
+# The guest bring-up matrix (real Linux guests under TCG), run last
+GUEST_MATRIX := $(SRC)/scripts/guest/matrix.sh
 TESTS := $(OUR_TESTS) $(UPSTREAM_TESTS)
+GUEST := $(BUILD)/guest
 
 OVERLAY := $(shell git -C $(SRC) ls-files -co --exclude-standard \
 	backends hw include qapi system monitor tests docs patches 2>/dev/null)
 
-.PHONY: all setup build configure check run bench checkpatch clean distclean
+.PHONY: all setup build configure check run demo bench checkpatch clean \
+	distclean guest-images
 
 all: build
 
@@ -57,10 +61,21 @@ build: $(BUILD)/.configured
 	    ln -sfn $$d $(OBJ)/qemu-bundle$$d; \
 	done
 
-check: build
-	$(SRC)/scripts/run-tests.sh $(OBJ) $(TESTS)
+# Guest kernels and initramfs images (downloads cached across clones)
+guest-images: $(BUILD)/.setup-done
+	$(SUDO) $(SRC)/scripts/guest/build-images.sh $(GUEST)
 
-run: build
+check: build guest-images
+	$(SRC)/scripts/run-tests.sh $(OBJ) $(TESTS) $(GUEST_MATRIX)
+
+# The main job: boot Linux 6.12 behind intel-iommu with snoop control,
+# run both drivers, show the relay live from the host side.
+run: build guest-images
+	/usr/bin/python3 $(SRC)/scripts/guest/run-guest.py $(OBJ) \
+	    $(GUEST)/6.12 --mode legacy --sc on
+
+# The device alone, driven through qtest (no guest kernel)
+demo: build
 	/usr/bin/python3 $(SRC)/scripts/demo.py $(OBJ)
 
 bench: build

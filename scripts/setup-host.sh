@@ -47,7 +47,7 @@ export DEBIAN_FRONTEND=noninteractive
 pkgs="build-essential gcc-multilib ccache ninja-build pkg-config dpkg-dev
       libglib2.0-dev libpixman-1-dev libfdt-dev zlib1g-dev
       python3 python3-venv bzip2 xz-utils flex bison rsync patch
-      seabios ipxe-qemu"
+      seabios ipxe-qemu kmod xz-utils gzip"
 if [ "${VERSION_CODENAME:-}" = bookworm ]; then
     apt-get install -y -q $pkgs
     apt-get install -y -q -t bookworm-backports meson python3-pycotap
