@@ -37,7 +37,7 @@
 
 #define BUF_SIZE            (64 * 1024)
 
-static u32 run(void __iomem *bar, u32 cmd, dma_addr_t src, dma_addr_t dst,
+static u32 run(__iomem void *bar, u32 cmd, dma_addr_t src, dma_addr_t dst,
                u32 len)
 {
     u32 status;
@@ -56,7 +56,7 @@ static u32 run(void __iomem *bar, u32 cmd, dma_addr_t src, dma_addr_t dst,
     return status;
 }
 
-static void report(void __iomem *bar, const char *step, u32 status, bool ok)
+static void report(__iomem void *bar, const char *step, u32 status, bool ok)
 {
     pr_info("ioasid-kdrv: step=%s status=0x%x ok=%d nosnoop_bytes=%llu\n",
             step, status, ok && status == STATUS_DONE,
@@ -66,7 +66,7 @@ static void report(void __iomem *bar, const char *step, u32 status, bool ok)
 static int kdrv_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
     dma_addr_t src_dma, dst_dma;
-    void __iomem *bar;
+    __iomem void *bar;
     u8 *src, *dst;
     u32 status;
     int i, ret;

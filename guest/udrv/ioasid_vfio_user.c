@@ -41,7 +41,7 @@
 #define IOVA_SRC            0x100000ULL
 #define IOVA_DST            0x200000ULL
 
-static volatile uint8_t *bar;
+static volatile uint8_t *bar;   /* BAR0 MMIO: every access reaches the device */
 static int device;
 static off_t cfg_off;
 
@@ -53,12 +53,12 @@ static void die(const char *what)
 
 static void w32(unsigned off, uint32_t v)
 {
-    *(volatile uint32_t *)(bar + off) = v;
+    *(volatile uint32_t *)(bar + off) = v;      /* one 32-bit MMIO write */
 }
 
 static uint32_t r32(unsigned off)
 {
-    return *(volatile uint32_t *)(bar + off);
+    return *(volatile uint32_t *)(bar + off);   /* one 32-bit MMIO read */
 }
 
 static uint64_t r64(unsigned off)
