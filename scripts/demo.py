@@ -12,13 +12,13 @@ matched.
   scripts/demo.py BUILD_DIR
 """
 
-import json
 import os
 import socket
 import subprocess
 import sys
 import tempfile
-import time
+
+from qmp_client import QMP
 
 SLOT = 4
 BAR0 = 0xE0000000
@@ -63,15 +63,7 @@ class Machine:
         self.qtest, _ = srv.accept()
         srv.close()
         self.qtest_buf = b''
-        for _ in range(100):
-            if os.path.exists(qmp_path):
-                break
-            time.sleep(0.05)
-        self.qmp = socket.socket(socket.AF_UNIX)
-        self.qmp.connect(qmp_path)
-        self.qmp_file = self.qmp.makefile('rw')
-        json.loads(self.qmp_file.readline())            # greeting
-        self.qmp_cmd('qmp_capabilities')
+        self.qmp = QMP(qmp_path)
 
     def close(self):
         self.qmp_cmd('quit')
@@ -79,15 +71,7 @@ class Machine:
 
     # --- QMP: the host side ---
     def qmp_cmd(self, cmd, **args):
-        self.qmp_file.write(json.dumps({'execute': cmd, 'arguments': args}))
-        self.qmp_file.flush()
-        while True:
-            resp = json.loads(self.qmp_file.readline())
-            if 'event' not in resp:
-                break
-        if 'error' in resp:
-            raise RuntimeError('%s: %s' % (cmd, resp['error']['desc']))
-        return resp['return']
+        return self.qmp.cmd(cmd, **args)
 
     def space(self, ctx, dev_path):
         for c in self.qmp_cmd('query-ioasid'):

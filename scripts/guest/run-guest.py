@@ -17,15 +17,17 @@ Used by `make run` (one boot, verbose) and by the guest matrix of
 """
 
 import argparse
-import json
 import os
 import re
 import select
-import socket
 import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                '..'))
+from qmp_client import QMP  # noqa: E402
 
 DEV = '/machine/peripheral/dev0'
 BOOT_TIMEOUT = 240
@@ -52,25 +54,8 @@ class Run:
             print(text)
 
     # ---- QMP ----
-    def qmp_connect(self, path):
-        for _ in range(200):
-            if os.path.exists(path):
-                break
-            time.sleep(0.05)
-        self.qmp = socket.socket(socket.AF_UNIX)
-        self.qmp.connect(path)
-        self.qmp_file = self.qmp.makefile('rw')
-        json.loads(self.qmp_file.readline())
-        self.qmp_cmd('qmp_capabilities')
-
     def qmp_cmd(self, cmd):
-        self.qmp_file.write(json.dumps({'execute': cmd}))
-        self.qmp_file.flush()
-        while True:
-            resp = json.loads(self.qmp_file.readline())
-            if 'event' in resp:
-                continue
-            return resp['return']
+        return self.qmp.cmd(cmd)
 
     def host_state(self):
         space = None
@@ -222,7 +207,7 @@ class Run:
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT)
-        self.qmp_connect(qmp_path)
+        self.qmp = QMP(qmp_path)
         buf = b''
         phases = []
         boot_time = None
