@@ -55,7 +55,7 @@ static void fill_guest(QIoasidVfio *d, uint64_t addr, size_t len, uint8_t seed)
 static void test_introspect(void)
 {
     QIoasidVfio *d = dev_start("-object ioasid,id=ctx0,platform-nosnoop=off "
-                           "-device ioasid-vfio,id=dev1,ioasid=ctx0", NULL);
+                               "-device ioasid-vfio,id=dev1,ioasid=ctx0", NULL);
     QDict *ctx, *space;
     QList *ioasids;
 
@@ -169,7 +169,7 @@ static void test_regs(void)
     /* START is not stored; DONE and ERROR are write-1-to-clear */
     qiov_wr64(d, IOASID_VFIO_REG_DST, DST_ADDR);
     qiov_wr32(d, IOASID_VFIO_REG_CMD, IOASID_VFIO_CMD_START |
-         (IOASID_VFIO_OP_FILL << IOASID_VFIO_CMD_OP_SHIFT));
+              (IOASID_VFIO_OP_FILL << IOASID_VFIO_CMD_OP_SHIFT));
     g_assert_cmphex(qiov_rd32(d, IOASID_VFIO_REG_CMD), ==,
                     IOASID_VFIO_OP_FILL << IOASID_VFIO_CMD_OP_SHIFT);
     g_assert_cmphex(qiov_rd32(d, IOASID_VFIO_REG_STATUS), ==,
@@ -188,17 +188,17 @@ static void test_bad_arguments(void)
     uint32_t status;
 
     g_assert_cmpuint(qiov_status_code(qiov_dma(d, IOASID_VFIO_OP_COPY, SRC_ADDR,
-                                         DST_ADDR, 0, false)), ==,
+                                               DST_ADDR, 0, false)), ==,
                      IOASID_VFIO_ERR_BAD_ARGUMENT);
     g_assert_cmpuint(qiov_status_code(qiov_dma(d, IOASID_VFIO_OP_COPY, SRC_ADDR,
                                          DST_ADDR, IOASID_VFIO_MAX_LEN + 1,
-                                         false)), ==,
+                                               false)), ==,
                      IOASID_VFIO_ERR_BAD_ARGUMENT);
     g_assert_cmpuint(qiov_status_code(qiov_dma(d, 2, SRC_ADDR, DST_ADDR, 16,
-                                         false)), ==,
+                                               false)), ==,
                      IOASID_VFIO_ERR_BAD_ARGUMENT);
     g_assert_cmpuint(qiov_status_code(qiov_dma(d, IOASID_VFIO_OP_FILL, 0,
-                                         UINT64_MAX - 7, 16, false)), ==,
+                                               UINT64_MAX - 7, 16, false)), ==,
                      IOASID_VFIO_ERR_BAD_ARGUMENT);
 
     /* ERROR is sticky until cleared, and its code goes with it */
@@ -213,7 +213,7 @@ static void test_bad_arguments(void)
 
     /* The maximum length is accepted */
     g_assert_cmphex(qiov_dma(d, IOASID_VFIO_OP_COPY, SRC_ADDR, DST_ADDR,
-                            IOASID_VFIO_MAX_LEN, false), ==,
+                             IOASID_VFIO_MAX_LEN, false), ==,
                     IOASID_VFIO_STATUS_DONE);
 
     /* No DMA without Bus Master Enable */
@@ -222,7 +222,7 @@ static void test_bad_arguments(void)
                        ~PCI_COMMAND_MASTER);
     g_assert_cmpuint(qiov_status_code(qiov_dma(d, IOASID_VFIO_OP_FILL, 0,
                                                DST_ADDR,
-                                         16, false)), ==,
+                                               16, false)), ==,
                      IOASID_VFIO_ERR_NO_BUS_MASTER);
     qiov_stop(d);
 }
@@ -243,7 +243,7 @@ static void test_dma_copy(void)
     qtest_memread(d->qts, SRC_ADDR + 0x123, want, len);
 
     g_assert_cmphex(qiov_dma(d, IOASID_VFIO_OP_COPY, SRC_ADDR + 0x123,
-                            DST_ADDR + 0x77, len, false), ==,
+                             DST_ADDR + 0x77, len, false), ==,
                     IOASID_VFIO_STATUS_DONE);
     qtest_memread(d->qts, DST_ADDR + 0x77, got, len + 1);
     g_assert_cmpmem(got, len, want, len);
@@ -261,7 +261,7 @@ static void test_dma_fill(void)
     qtest_memset(d->qts, DST_ADDR, 0x11, sizeof(got));
     qiov_wr32(d, IOASID_VFIO_REG_PATTERN, 0xdeadbeef);
     g_assert_cmphex(qiov_dma(d, IOASID_VFIO_OP_FILL, 0, DST_ADDR,
-                            sizeof(want), false), ==,
+                             sizeof(want), false), ==,
                     IOASID_VFIO_STATUS_DONE);
     qtest_memread(d->qts, DST_ADDR, got, sizeof(got));
     g_assert_cmpmem(got, sizeof(want), want, sizeof(want));
@@ -293,7 +293,7 @@ static void test_dma_fault(void)
     qiov_wr32(d, IOASID_VFIO_REG_PATTERN, 0);
     g_assert_cmpuint(qiov_status_code(qiov_dma(d, IOASID_VFIO_OP_FILL, 0,
                                          RAM_SIZE - sizeof(before), 0x1000,
-                                         false)), ==,
+                                               false)), ==,
                      IOASID_VFIO_ERR_NO_MAPPING);
     g_assert_cmphex(qiov_rd64(d, IOASID_VFIO_REG_FAULT_ADDR), ==, RAM_SIZE);
     qtest_memread(d->qts, RAM_SIZE - sizeof(after), after, sizeof(after));
@@ -343,17 +343,17 @@ static void test_nosnoop_case(const void *opaque)
 
         /* Without the NOSNOOP command bit nothing ever bypasses caches. */
         g_assert_cmphex(qiov_dma(d, IOASID_VFIO_OP_COPY, SRC_ADDR, DST_ADDR,
-                                len, false), ==, IOASID_VFIO_STATUS_DONE);
+                                 len, false), ==, IOASID_VFIO_STATUS_DONE);
         g_assert_cmpuint(nosnoop_bytes(d), ==, before);
 
         /* A copy reads len bytes and writes len bytes. */
         g_assert_cmphex(qiov_dma(d, IOASID_VFIO_OP_COPY, SRC_ADDR, DST_ADDR,
-                                len, true), ==, IOASID_VFIO_STATUS_DONE);
+                                 len, true), ==, IOASID_VFIO_STATUS_DONE);
         g_assert_cmpuint(nosnoop_bytes(d) - before, ==,
                          unsnooped ? 2 * len : 0);
         before = nosnoop_bytes(d);
         g_assert_cmphex(qiov_dma(d, IOASID_VFIO_OP_FILL, 0, DST_ADDR, len,
-                                true), ==, IOASID_VFIO_STATUS_DONE);
+                                 true), ==, IOASID_VFIO_STATUS_DONE);
         g_assert_cmpuint(nosnoop_bytes(d) - before, ==,
                          unsnooped ? len : 0);
     }
@@ -405,7 +405,7 @@ static void check_identity_map(const char *enforce, bool host,
 {
     g_autofree char *obj = g_strdup_printf(
         "-object ioasid,id=ctx0,host-snoop-control=%s,enforce-snoop=%s",
-        host ? "on" : "off", enforce);
+                                           host ? "on" : "off", enforce);
     QIoasidVfio *d = dev_start(obj, "ioasid=ctx0");
     QDict *space = qiov_query_space(d->qts, "ctx0", "/machine/peripheral/dev0");
     QListEntry *e;
@@ -526,21 +526,21 @@ static void test_ram_hotplug(void)
 static void test_bad_options(void)
 {
     qiov_expect_startup_error("-object ioasid,id=c,enforce-snoop=maybe",
-                         "enforce-snoop", NULL);
+                              "enforce-snoop", NULL);
     qiov_expect_startup_error("-object ioasid,id=c,host-snoop-control=sure",
-                         "host-snoop-control", NULL);
+                              "host-snoop-control", NULL);
     qiov_expect_startup_error("-object ioasid,id=c,platform-nosnoop=2",
-                         "platform-nosnoop", NULL);
+                              "platform-nosnoop", NULL);
     qiov_expect_startup_error("-device ioasid-vfio,nosnoop=sometimes",
-                         "nosnoop", NULL);
+                              "nosnoop", NULL);
     qiov_expect_startup_error("-object ioasid,id=c,host-snoop-control=off,"
-                         "enforce-snoop=on", "enforce-snoop=on",
-                         "host-snoop-control=off");
+                              "enforce-snoop=on", "enforce-snoop=on",
+                              "host-snoop-control=off");
     qiov_expect_startup_error("-object ioasid,id=c,host-snoop-control=off "
-                         "-device ioasid-vfio,ioasid=c,nosnoop=deny",
-                         "nosnoop=deny", "host-snoop-control=off");
+                              "-device ioasid-vfio,ioasid=c,nosnoop=deny",
+                              "nosnoop=deny", "host-snoop-control=off");
     qiov_expect_startup_error("-device ioasid-vfio,ioasid=nosuch", "nosuch",
-                         NULL);
+                              NULL);
     qiov_expect_startup_error("-M pc -device ioasid-vfio", "PCI Express", NULL);
 }
 
