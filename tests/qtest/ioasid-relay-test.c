@@ -473,6 +473,98 @@ static void test_snp_reserved_without_sc(void)
     env_stop(&e);
 }
 
+/* ---- a guest that writes garbage ---- */
+
+/*
+ * Random page tables, a root table pointer outside RAM, invalidation
+ * storms: QEMU must neither abort nor hang, DMA only ever lands where a
+ * guest entry pointed into guest RAM, and the device keeps working.
+ */
+static void test_garbage(void)
+{
+    Env e;
+    GRand *rnd = g_rand_new_with_seed(0x10a5);
+    uint64_t guard = 0x1f000000, pattern = 0x5a5a5a5a5a5a5a5aULL;
+    int i, j, done = 0, faults = 0;
+
+    env_start(&e, ",snoop-control=on", NULL, NULL, false, true);
+    qtest_writeq(e.d->qts, guard, pattern);
+    /* random second-level tables, up to four levels deep */
+    for (i = 0; i < 64; i++) {
+        uint64_t iova = (uint64_t)g_rand_int(rnd) << 12;
+        uint64_t pte = ((uint64_t)g_rand_int(rnd) << 32) | g_rand_int(rnd);
+
+        qvtd_sl_map(&e.v, e.top, iova, 0, PG, QVTD_PAGE_4K, 0);
+        qtest_writeq(e.d->qts, qvtd_sl_pte_addr(&e.v, e.top, iova,
+                                                QVTD_PAGE_4K), pte);
+    }
+    qvtd_set_translation(&e.v, true);
+    /* an invalidation storm of every kind */
+    for (i = 0; i < 300; i++) {
+        switch (i % 4) {
+        case 0:
+            qvtd_inv_iotlb_page(&e.v, DID, (uint64_t)g_rand_int(rnd) << 12,
+                                g_rand_int_range(rnd, 0, 10));
+            break;
+        case 1:
+            qvtd_inv_iotlb_domain(&e.v, g_rand_int_range(rnd, 0, 8));
+            break;
+        case 2:
+            qvtd_inv_context_device(&e.v, DID, SID);
+            break;
+        default:
+            qvtd_inv_iotlb_global(&e.v);
+            break;
+        }
+    }
+    /* DMA anywhere: done or a host fault, never anything else */
+    for (i = 0; i < 64; i++) {
+        uint32_t st = qiov_dma(e.d, IOASID_VFIO_OP_FILL, 0,
+                               (uint64_t)g_rand_int(rnd) << 12, 64, true);
+
+        if (st == IOASID_VFIO_STATUS_DONE) {
+            done++;
+        } else {
+            j = qiov_status_code(st);
+            g_assert_true(j == IOASID_VFIO_ERR_NO_MAPPING ||
+                          j == IOASID_VFIO_ERR_PERMISSION);
+            faults++;
+        }
+        while (qvtd_take_fault(&e.v, NULL, NULL)) {
+            continue;
+        }
+    }
+    g_assert_cmpint(done + faults, ==, 64);
+
+    /* a root table pointer into the MMIO hole, with translation on */
+    qtest_writeq(e.d->qts, QVTD_BASE + 0x20, 0xfec00000ULL);
+    qtest_writel(e.d->qts, QVTD_BASE + 0x18, (1u << 31) | (1u << 30) |
+                 (1u << 26));
+    qvtd_inv_context_global(&e.v);
+    qvtd_inv_iotlb_global(&e.v);
+    g_assert_cmpuint(qiov_status_code(qiov_dma(e.d, IOASID_VFIO_OP_FILL, 0,
+                                               IOVA, 64, false)), ==,
+                     IOASID_VFIO_ERR_NO_MAPPING);
+
+    /* memory the guest never mapped is intact, and the device recovers */
+    g_assert_cmphex(qtest_readq(e.d->qts, guard), ==, pattern);
+    qtest_writel(e.d->qts, QVTD_BASE + 0x18, 0);    /* TE and QIE off */
+    qvtd_init(&e.v, e.d->qts, TABLES + TABLES_SIZE / 2, TABLES_SIZE / 2,
+              false);
+    qvtd_enable_qi(&e.v);
+    e.top = qvtd_sl_new(&e.v);
+    qvtd_context_legacy(&e.v, SID, DID, e.top);
+    qvtd_sl_map(&e.v, e.top, IOVA, GPA, PG, QVTD_PAGE_4K, QVTD_SL_RW);
+    qvtd_inv_context_global(&e.v);
+    qvtd_inv_iotlb_global(&e.v);
+    qvtd_set_translation(&e.v, true);
+    assert_mapping(&e, IOVA, PG, GPA, false);
+    g_assert_cmphex(qiov_dma(e.d, IOASID_VFIO_OP_FILL, 0, IOVA, 64, false),
+                    ==, IOASID_VFIO_STATUS_DONE);
+    g_rand_free(rnd);
+    env_stop(&e);
+}
+
 /* ---- host policy ---- */
 
 static void test_nosnoop_deny(void)
@@ -735,6 +827,7 @@ int main(int argc, char **argv)
     qtest_add_func("/ioasid-vfio/relay/context-switch", test_context_switch);
     qtest_add_func("/ioasid-vfio/relay/snp-reserved-without-sc",
                    test_snp_reserved_without_sc);
+    qtest_add_func("/ioasid-vfio/relay/guest-garbage", test_garbage);
     qtest_add_func("/ioasid-vfio/policy/nosnoop-deny", test_nosnoop_deny);
     qtest_add_func("/ioasid-vfio/policy/refused-configs",
                    test_refused_configs);
