@@ -525,10 +525,22 @@ static void ioasid_vfio_exit(PCIDevice *pdev)
     }
 }
 
+/* Device Control arrived with the config space: recompute condition (a). */
+static int ioasid_vfio_post_load(void *opaque, int version_id)
+{
+    IOASIDVFIOState *s = opaque;
+
+    if (s->attached) {
+        ioasid_vfio_update_noncoherent(s);
+    }
+    return 0;
+}
+
 static const VMStateDescription vmstate_ioasid_vfio = {
     .name = TYPE_IOASID_VFIO,
     .version_id = 1,
     .minimum_version_id = 1,
+    .post_load = ioasid_vfio_post_load,
     .fields = (const VMStateField[]) {
         VMSTATE_PCI_DEVICE(parent_obj, IOASIDVFIOState),
         VMSTATE_UINT64(src, IOASIDVFIOState),

@@ -803,6 +803,85 @@ static void test_hot_unplug(void)
     qtest_quit(qts);
 }
 
+static void wait_migration(QTestState *qts)
+{
+    int i;
+
+    for (i = 0; i < 1000; i++) {
+        QDict *r = qtest_qmp_assert_success_ref(
+            qts, "{ 'execute': 'query-migrate' }");
+        const char *st = qdict_haskey(r, "status") ?
+                         qdict_get_str(r, "status") : "none";
+        bool done = !strcmp(st, "completed");
+
+        g_assert_cmpstr(st, !=, "failed");
+        qobject_unref(r);
+        if (done) {
+            return;
+        }
+        g_usleep(10 * 1000);
+    }
+    g_assert_not_reached();
+}
+
+/*
+ * Migration: the destination rebuilds the host table from the vIOMMU's
+ * tables, and the noncoherent conditions from the migrated config space.
+ */
+static void test_migration(void)
+{
+    const char *machine = "-M q35 -m 512M -nodefaults -device intel-iommu,"
+                          "caching-mode=on,snoop-control=on "
+                          "-device ioasid-vfio,id=dev0,addr=04.0";
+    g_autofree char *file = g_strdup_printf("%s/ioasid-mig-%d",
+                                            g_get_tmp_dir(), getpid());
+    g_autofree char *uri = g_strdup_printf("exec:cat > %s", file);
+    g_autofree char *in = g_strdup_printf("exec:cat %s", file);
+    QTestState *dst;
+    Env e;
+    QDict *nc;
+
+    env_start(&e, ",snoop-control=on", NULL, NULL, false, false);
+    qvtd_sl_map(&e.v, e.top, IOVA, GPA, PG, QVTD_PAGE_4K,
+                QVTD_SL_RW | QVTD_SL_SNP);
+    qvtd_sl_map(&e.v, e.top, IOVA + PG, GPA + PG, PG, QVTD_PAGE_4K,
+                QVTD_SL_RW);
+    qvtd_set_translation(&e.v, true);
+    qiov_set_nosnoop_enable(e.d, false);
+
+    qtest_qmp_assert_success(e.d->qts, "{ 'execute': 'stop' }");
+    qtest_qmp_assert_success(e.d->qts, "{ 'execute': 'migrate', "
+                             "'arguments': { 'uri': %s } }", uri);
+    wait_migration(e.d->qts);
+
+    dst = qtest_initf("%s -incoming defer", machine);
+    qtest_qmp_assert_success(dst, "{ 'execute': 'migrate-incoming', "
+                             "'arguments': { 'uri': %s } }", in);
+    wait_migration(dst);
+    {
+        QDict *sp = qiov_query_space(dst, "ioasid-default", DEV_PATH);
+        QDict *m;
+
+        g_assert(sp);
+        m = qiov_find_mapping(sp, IOVA);
+        g_assert(m);
+        g_assert_true(qdict_get_bool(m, "block-nosnoop"));
+        m = qiov_find_mapping(sp, IOVA + PG);
+        g_assert(m);
+        g_assert_false(qdict_get_bool(m, "block-nosnoop"));
+        qobject_unref(sp);
+    }
+    nc = qiov_query_noncoherent(dst, DEV_PATH, NULL, NULL);
+    g_assert(nc);
+    g_assert_false(qdict_get_bool(nc, "nosnoop-enabled"));
+    g_assert_true(qdict_get_bool(nc, "nosnoop-passes"));
+    g_assert_false(qdict_get_bool(nc, "noncoherent"));
+    qobject_unref(nc);
+    qtest_quit(dst);
+    unlink(file);
+    env_stop(&e);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -838,5 +917,6 @@ int main(int argc, char **argv)
     qtest_add_func("/ioasid-vfio/policy/registration-no-flapping",
                    test_registration_no_flapping);
     qtest_add_func("/ioasid-vfio/policy/hot-unplug", test_hot_unplug);
+    qtest_add_func("/ioasid-vfio/relay/migration", test_migration);
     return g_test_run();
 }
