@@ -22,6 +22,8 @@
 #include "qapi/qapi-commands-ioasid.h"
 #include "qapi/qapi-events-ioasid.h"
 #include "hw/qdev-core.h"
+#include "monitor/hmp.h"
+#include "monitor/monitor.h"
 #include "system/ioasid-noncoherent.h"
 #include "trace.h"
 
@@ -125,4 +127,26 @@ NoncoherentDmaInfo *qmp_query_noncoherent_dma(Error **errp)
         QAPI_LIST_APPEND(tail, d);
     }
     return info;
+}
+
+void hmp_info_noncoherent_dma(Monitor *mon, const QDict *qdict)
+{
+    g_autoptr(NoncoherentDmaInfo) info = qmp_query_noncoherent_dma(NULL);
+    NoncoherentDmaDeviceInfoList *d;
+
+    monitor_printf(mon, "noncoherent DMA registered: %s (%" PRIu64
+                   " registration changes)\n",
+                   info->registered ? "yes" : "no",
+                   info->registration_changes);
+    for (d = info->devices; d; d = d->next) {
+        NoncoherentDmaDeviceInfo *dev = d->value;
+
+        monitor_printf(mon, "  %s: (a) nosnoop-enabled=%s (b) nosnoop-passes"
+                       "=%s (c) platform-nosnoop=%s%s -> %s\n", dev->device,
+                       dev->nosnoop_enabled ? "yes" : "no",
+                       dev->nosnoop_passes ? "yes" : "no",
+                       dev->platform_nosnoop ? "yes" : "no",
+                       dev->nosnoop_deny ? " nosnoop=deny" : "",
+                       dev->noncoherent ? "noncoherent" : "coherent");
+    }
 }

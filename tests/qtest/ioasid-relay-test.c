@@ -661,6 +661,13 @@ static void check_truth_table(bool platform)
     qts = e.d->qts;
     /* identity map blocks everything: a=1 (reset value), b=0 */
     assert_nc(qts, DEV_PATH, (NcState) { true, false, c }, false, 0);
+    {
+        g_autofree char *out = qtest_hmp(qts, "info noncoherent-dma");
+
+        g_assert_nonnull(strstr(out, "registered: no (0 registration"));
+        g_assert_nonnull(strstr(out, DEV_PATH ": (a) nosnoop-enabled=yes "
+                                "(b) nosnoop-passes=no"));
+    }
 
     /* b: a guest mapping without SNP */
     qvtd_sl_map(&e.v, e.top, IOVA, GPA, PG, QVTD_PAGE_4K, QVTD_SL_RW);
