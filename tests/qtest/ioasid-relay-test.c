@@ -128,6 +128,17 @@ static void inv_page(Env *e, uint64_t iova)
     }
 }
 
+/*
+ * Map @pages 4K pages at IOVA -> GPA with leaf bits @flags, turn
+ * translation on, and check the host got them as one unblocked mapping.
+ */
+static void env_map_live(Env *e, int pages, uint64_t flags)
+{
+    qvtd_sl_map(&e->v, e->top, IOVA, GPA, pages * PG, QVTD_PAGE_4K, flags);
+    qvtd_set_translation(&e->v, true);
+    assert_mapping(e, IOVA, pages * PG, GPA, flags & QVTD_SL_SNP);
+}
+
 /* ---- SNP per page ---- */
 
 static void check_snp_per_page(bool scalable)
@@ -189,9 +200,7 @@ static void check_snp_flip(bool scalable, bool qi)
     uint64_t before;
 
     env_start(&e, ",snoop-control=on", NULL, NULL, scalable, qi);
-    qvtd_sl_map(&e.v, e.top, IOVA, GPA, PG, QVTD_PAGE_4K, QVTD_SL_RW);
-    qvtd_set_translation(&e.v, true);
-    assert_mapping(&e, IOVA, PG, GPA, false);
+    env_map_live(&e, 1, QVTD_SL_RW);
 
     qvtd_sl_update(&e.v, e.top, IOVA, QVTD_PAGE_4K, 0, QVTD_SL_SNP);
     inv_page(&e, IOVA);
@@ -357,9 +366,7 @@ static void test_pte_cleared(void)
     uint16_t sid;
 
     env_start(&e, ",snoop-control=on", NULL, NULL, false, true);
-    qvtd_sl_map(&e.v, e.top, IOVA, GPA, 2 * PG, QVTD_PAGE_4K, QVTD_SL_RW);
-    qvtd_set_translation(&e.v, true);
-    assert_mapping(&e, IOVA, 2 * PG, GPA, false);
+    env_map_live(&e, 2, QVTD_SL_RW);
 
     /* clear the second page: the host splits the mapping */
     qvtd_sl_update(&e.v, e.top, IOVA + PG, QVTD_PAGE_4K, ~0ULL, 0);
@@ -426,9 +433,7 @@ static void test_context_switch(void)
     uint64_t top2;
 
     env_start(&e, ",snoop-control=on", NULL, NULL, false, false);
-    qvtd_sl_map(&e.v, e.top, IOVA, GPA, PG, QVTD_PAGE_4K, QVTD_SL_RW);
-    qvtd_set_translation(&e.v, true);
-    assert_mapping(&e, IOVA, PG, GPA, false);
+    env_map_live(&e, 1, QVTD_SL_RW);
 
     /* point the device at another table, invalidate its context entry */
     top2 = qvtd_sl_new(&e.v);

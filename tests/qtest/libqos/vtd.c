@@ -157,26 +157,26 @@ static void qi_run(QVTD *v, uint64_t lo, uint64_t hi)
     g_assert_cmphex(qtest_readl(v->qts, v->wait_status), ==, seq);
 }
 
-static void ccmd(QVTD *v, uint64_t val)
+/* Write a register-based invalidation command and wait for @busy to clear */
+static void reg_command(QVTD *v, uint32_t reg, uint64_t busy, uint64_t val)
 {
     int i;
 
-    wr64(v, REG_CCMD, CCMD_ICC | val);
-    for (i = 0; i < 1000 && (qvtd_readq(v, REG_CCMD) & CCMD_ICC); i++) {
+    wr64(v, reg, busy | val);
+    for (i = 0; i < 1000 && (qvtd_readq(v, reg) & busy); i++) {
         continue;
     }
-    g_assert_false(qvtd_readq(v, REG_CCMD) & CCMD_ICC);
+    g_assert_false(qvtd_readq(v, reg) & busy);
+}
+
+static void ccmd(QVTD *v, uint64_t val)
+{
+    reg_command(v, REG_CCMD, CCMD_ICC, val);
 }
 
 static void iotlb_reg(QVTD *v, uint64_t val)
 {
-    int i;
-
-    wr64(v, REG_IOTLB, IOTLB_IVT | val);
-    for (i = 0; i < 1000 && (qvtd_readq(v, REG_IOTLB) & IOTLB_IVT); i++) {
-        continue;
-    }
-    g_assert_false(qvtd_readq(v, REG_IOTLB) & IOTLB_IVT);
+    reg_command(v, REG_IOTLB, IOTLB_IVT, val);
 }
 
 void qvtd_inv_context_global(QVTD *v)
