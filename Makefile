@@ -23,8 +23,16 @@ GUEST_MATRIX := $(SRC)/scripts/guest/matrix.sh
 TESTS := $(OUR_TESTS) $(UPSTREAM_TESTS)
 GUEST := $(BUILD)/guest
 
-OVERLAY := $(shell git -C $(SRC) ls-files -co --exclude-standard \
-	backends hw include qapi system monitor tests docs patches 2>/dev/null)
+# ./configure links our files into build/qemu: it must run again when the
+# set of files changes, not when their content does (the links follow it).
+# The list is rewritten only when it differs, so its mtime says when.
+OVERLAY_LIST := $(BUILD)/.overlay-files
+$(shell mkdir -p $(BUILD) && git -C $(SRC) ls-files -co --exclude-standard \
+	backends hw include qapi system monitor tests docs 2>/dev/null \
+	> $(OVERLAY_LIST).new && (cmp -s $(OVERLAY_LIST).new $(OVERLAY_LIST) || \
+	cp $(OVERLAY_LIST).new $(OVERLAY_LIST)))
+# One ninja at a time in a build directory
+NINJA := flock $(BUILD)/.ninja-lock ninja
 
 .PHONY: all setup build configure check run demo bench checkpatch clean \
 	distclean guest-images
@@ -42,7 +50,9 @@ $(BUILD)/.setup-done: scripts/setup-host.sh
 setup: $(BUILD)/.setup-done
 
 # Re-materialise when patches or the set of our files change.
-$(BUILD)/.configured: $(BUILD)/.setup-done configure $(wildcard patches/*.patch) $(OVERLAY)
+# ($(SRC)/configure is the script; plain "configure" is the phony target.)
+$(BUILD)/.configured: $(BUILD)/.setup-done $(SRC)/configure \
+		$(wildcard $(SRC)/patches/*.patch) $(OVERLAY_LIST)
 	./configure
 	@touch $@
 
@@ -54,7 +64,7 @@ configure: $(BUILD)/.configured
 FIRMWARE_DIRS := $(OBJ)/pc-bios/optionrom /usr/share/seabios /usr/lib/ipxe/qemu
 
 build: $(BUILD)/.configured
-	ninja -C $(OBJ) qemu-system-x86_64 $(TESTS)
+	$(NINJA) -C $(OBJ) qemu-system-x86_64 $(TESTS)
 	$(MAKE) -C $(OBJ)/pc-bios/optionrom
 	@for d in $(FIRMWARE_DIRS); do \
 	    mkdir -p $(OBJ)/qemu-bundle$$(dirname $$d); \
@@ -79,7 +89,7 @@ demo: build
 	/usr/bin/python3 $(SRC)/scripts/demo.py $(OBJ)
 
 bench: build
-	ninja -C $(OBJ) tests/qtest/ioasid-bench
+	$(NINJA) -C $(OBJ) tests/qtest/ioasid-bench
 	cd $(OBJ) && QTEST_QEMU_BINARY=./qemu-system-x86_64 \
 	    ./tests/qtest/ioasid-bench --tap -k | grep -v '^#'
 
