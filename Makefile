@@ -15,7 +15,8 @@ export CCACHE_NOHASHDIR := 1
 # commands must keep passing (they exercise every device and every QMP/HMP
 # command).  Paths are relative to build/obj.
 OUR_TESTS := tests/unit/test-ioasid-soft-host tests/qtest/ioasid-vfio-test \
-	tests/qtest/ioasid-relay-test
+	tests/qtest/ioasid-relay-test tests/qtest/ioasid-robust-test \
+	tests/qtest/ioasid-random-test
 UPSTREAM_TESTS := $(addprefix tests/qtest/,intel-iommu-test qmp-cmd-test \
 	test-hmp device-introspect-test)
 # The guest bring-up matrix (real Linux guests under TCG), run last
