@@ -21,6 +21,8 @@ UPSTREAM_TESTS := $(addprefix tests/qtest/,intel-iommu-test qmp-cmd-test \
 	test-hmp device-introspect-test)
 # The guest bring-up matrix (real Linux guests under TCG), run last
 GUEST_MATRIX := $(SRC)/scripts/guest/matrix.sh
+# The crash regression corpus: every past fuzzer crash, replayed
+CRASHERS := $(SRC)/scripts/fuzz/replay-crashers.py
 TESTS := $(OUR_TESTS) $(UPSTREAM_TESTS)
 GUEST := $(BUILD)/guest
 
@@ -36,7 +38,8 @@ $(shell mkdir -p $(BUILD) && git -C $(SRC) ls-files -co --exclude-standard \
 NINJA := flock $(BUILD)/.ninja-lock ninja
 
 .PHONY: all setup build configure check run demo bench checkpatch clean \
-	distclean guest-images
+	distclean guest-images build-sanitize check-sanitize build-fuzz fuzz \
+	fuzz-minimize
 
 all: build
 
@@ -77,7 +80,7 @@ guest-images: $(BUILD)/.setup-done
 	$(SUDO) $(SRC)/scripts/guest/build-images.sh $(GUEST)
 
 check: build guest-images
-	$(SRC)/scripts/run-tests.sh $(OBJ) $(TESTS) $(GUEST_MATRIX)
+	$(SRC)/scripts/run-tests.sh $(OBJ) $(TESTS) $(CRASHERS) $(GUEST_MATRIX)
 
 # The main job: boot Linux 6.12 behind intel-iommu with snoop control,
 # run both drivers, show the relay live from the host side.
@@ -98,6 +101,84 @@ bench: build
 checkpatch: $(BUILD)/.configured
 	perl $(BUILD)/qemu/scripts/checkpatch.pl --no-tree -f \
 	    $(shell git -C $(SRC) ls-files '*.c' '*.h')
+
+# ---------------------------------------------------------------------------
+# Sanitizers: the same tree built by gcc with ASan and UBSan in build/obj-san
+# (./configure --sanitize), running our tests and the crash corpus.
+OBJ_SAN := $(BUILD)/obj-san
+# The upstream qtests that run clean under the sanitizers (see
+# docs/devel/ioasid-testing.rst for the others)
+SAN_UPSTREAM_TESTS := $(UPSTREAM_TESTS)
+SAN_TESTS := $(OUR_TESTS) $(SAN_UPSTREAM_TESTS)
+
+# $(call firmware_links,OBJDIR): as for build/obj (see FIRMWARE_DIRS)
+define firmware_links
+	@for d in $(1)/pc-bios/optionrom /usr/share/seabios /usr/lib/ipxe/qemu; do \
+	    mkdir -p $(1)/qemu-bundle$$(dirname $$d); \
+	    ln -sfn $$d $(1)/qemu-bundle$$d; \
+	done
+endef
+
+$(BUILD)/.configured-san: $(BUILD)/.configured $(SRC)/configure
+	./configure --sanitize
+	@touch $@
+
+build-sanitize: $(BUILD)/.configured-san
+	flock $(BUILD)/.ninja-lock-san ninja -C $(OBJ_SAN) qemu-system-x86_64 \
+	    $(SAN_TESTS)
+	$(MAKE) -C $(OBJ_SAN)/pc-bios/optionrom
+	$(call firmware_links,$(OBJ_SAN))
+
+# Any sanitizer report fails the run: UBSan halts at its first report, and
+# both abort, so that QEMU dies and its qtest (or the replay) fails even
+# where a test would not look at QEMU's exit status.  Leaks: see
+# scripts/sanitize-env.sh.
+check-sanitize: build-sanitize
+	$(SRC)/scripts/sanitize-env.sh $(SRC)/scripts/run-tests.sh $(OBJ_SAN) \
+	    $(SAN_TESTS) $(CRASHERS)
+
+# ---------------------------------------------------------------------------
+# Fuzzing: QEMU's generic-fuzz over q35 + intel-iommu + ioasid-vfio, built by
+# clang with libFuzzer and ASan in build/obj-fuzz (./configure --fuzz).
+# FUZZ_TIME seconds in all, shared by the configurations (FUZZ_CONFIGS, see
+# scripts/fuzz/fuzz.py); FUZZ_JOBS fuzzing processes.  The corpus
+# (build/fuzz/corpus) and the crash files (build/fuzz/crashes) are kept
+# across runs; build/fuzz/last-run.log ends with the summary.
+OBJ_FUZZ := $(BUILD)/obj-fuzz
+FUZZ_TIME ?= 600
+FUZZ_JOBS ?= 1
+FUZZ_CONFIGS ?= legacy,scalable
+FUZZ := /usr/bin/python3 $(SRC)/scripts/fuzz/fuzz.py
+
+$(BUILD)/.setup-fuzz-done: scripts/setup-host.sh
+	@mkdir -p $(BUILD)
+	$(SUDO) bash scripts/setup-host.sh --fuzz
+	@touch $@
+
+$(BUILD)/.configured-fuzz: $(BUILD)/.configured $(BUILD)/.setup-fuzz-done \
+		$(SRC)/configure
+	./configure --fuzz
+	@touch $@
+
+# A meson re-run copies the instrumentation filter anew: configure adds
+# backends/ioasid* back.  ccache must see the filter's content.
+build-fuzz: $(BUILD)/.configured-fuzz
+	@grep -q 'backends/ioasid' $(OBJ_FUZZ)/instrumentation-filter || \
+	    ./configure --fuzz
+	CCACHE_EXTRAFILES=$(OBJ_FUZZ)/instrumentation-filter \
+	    flock $(BUILD)/.ninja-lock-fuzz ninja -C $(OBJ_FUZZ) \
+	    qemu-fuzz-x86_64 qemu-system-x86_64
+	$(MAKE) -C $(OBJ_FUZZ)/pc-bios/optionrom
+
+fuzz: build-fuzz
+	$(FUZZ) run $(BUILD) --time $(FUZZ_TIME) --jobs $(FUZZ_JOBS) \
+	    --configs $(FUZZ_CONFIGS)
+
+# make fuzz-minimize CRASH=build/fuzz/crashes/CONFIG/crash-...
+fuzz-minimize: build-fuzz
+	@test -n "$(CRASH)" || { echo "usage: make fuzz-minimize CRASH=FILE" \
+	    "(a file of build/fuzz/crashes/CONFIG/)"; exit 2; }
+	$(FUZZ) minimize $(BUILD) $(CRASH)
 
 clean:
 	rm -rf $(OBJ) $(BUILD)/.configured

@@ -7,6 +7,13 @@
  * snooping).  Each change of the registration zaps KVM's page tables, so
  * it must change only on 0 <-> 1 noncoherent devices, never flap.
  *
+ * The guest can toggle a device's conditions as fast as it likes (Enable
+ * No Snoop, its page tables' SNP bits).  So a device turns noncoherent at
+ * once, but turns coherent again only after its conditions stayed false
+ * for its hold-off (a virtual-clock timer): a guest toggling all the time
+ * keeps the device noncoherent, and the registration changes at most
+ * twice per hold-off period.
+ *
  * This registry counts the machine's noncoherent assigned devices and
  * keeps that registration.  Without a real device fd (the embedded host,
  * or TCG) it is emulated and visible in QMP; ioasid_noncoherent_register()
@@ -62,6 +69,7 @@ static void ioasid_noncoherent_set(IOASIDNoncoherentDevice *dev,
 {
     g_autofree char *path = NULL;
 
+    timer_del(dev->release_timer);
     if (dev->noncoherent == noncoherent) {
         return;
     }
@@ -84,24 +92,61 @@ static void ioasid_noncoherent_set(IOASIDNoncoherentDevice *dev,
                                             ioasid_noncoherent.registered);
 }
 
-void ioasid_noncoherent_add(IOASIDNoncoherentDevice *dev, Object *owner)
+static bool ioasid_noncoherent_wanted(IOASIDNoncoherentDevice *dev)
+{
+    return !dev->nosnoop_deny && dev->nosnoop_enabled &&
+           dev->nosnoop_passes && dev->platform_nosnoop;
+}
+
+/* The hold-off ran out with the conditions still false */
+static void ioasid_noncoherent_release(void *opaque)
+{
+    IOASIDNoncoherentDevice *dev = opaque;
+
+    if (!ioasid_noncoherent_wanted(dev)) {
+        ioasid_noncoherent_set(dev, false);
+    }
+}
+
+void ioasid_noncoherent_add(IOASIDNoncoherentDevice *dev, Object *owner,
+                            uint32_t holdoff_ms)
 {
     dev->owner = owner;
+    dev->holdoff_ms = holdoff_ms;
     dev->nosnoop_enabled = dev->nosnoop_passes = false;
     dev->platform_nosnoop = dev->nosnoop_deny = false;
     dev->noncoherent = false;
+    dev->release_timer = timer_new_ms(QEMU_CLOCK_VIRTUAL,
+                                      ioasid_noncoherent_release, dev);
     QTAILQ_INSERT_TAIL(&ioasid_noncoherent.devices, dev, next);
 }
 
 void ioasid_noncoherent_update(IOASIDNoncoherentDevice *dev)
 {
-    ioasid_noncoherent_set(dev, !dev->nosnoop_deny && dev->nosnoop_enabled &&
-                                dev->nosnoop_passes && dev->platform_nosnoop);
+    if (ioasid_noncoherent_wanted(dev)) {
+        ioasid_noncoherent_set(dev, true);
+    } else if (!dev->noncoherent) {
+        return;
+    } else if (!dev->holdoff_ms) {
+        ioasid_noncoherent_set(dev, false);
+    } else if (!timer_pending(dev->release_timer)) {
+        trace_ioasid_noncoherent_holdoff(object_get_canonical_path_component(
+                                             dev->owner), dev->holdoff_ms);
+        timer_mod(dev->release_timer,
+                  qemu_clock_get_ms(QEMU_CLOCK_VIRTUAL) + dev->holdoff_ms);
+    }
+}
+
+void ioasid_noncoherent_settle(IOASIDNoncoherentDevice *dev)
+{
+    ioasid_noncoherent_set(dev, ioasid_noncoherent_wanted(dev));
 }
 
 void ioasid_noncoherent_remove(IOASIDNoncoherentDevice *dev)
 {
     ioasid_noncoherent_set(dev, false);
+    timer_free(dev->release_timer);
+    dev->release_timer = NULL;
     QTAILQ_REMOVE(&ioasid_noncoherent.devices, dev, next);
     dev->owner = NULL;
 }
@@ -124,6 +169,13 @@ NoncoherentDmaInfo *qmp_query_noncoherent_dma(Error **errp)
         d->platform_nosnoop = dev->platform_nosnoop;
         d->nosnoop_deny = dev->nosnoop_deny;
         d->noncoherent = dev->noncoherent;
+        if (timer_pending(dev->release_timer)) {
+            int64_t left = timer_expire_time_ns(dev->release_timer) -
+                           qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
+
+            d->has_release_in_ms = true;
+            d->release_in_ms = MAX(left, 0) / SCALE_MS;
+        }
         QAPI_LIST_APPEND(tail, d);
     }
     return info;
@@ -142,11 +194,16 @@ void hmp_info_noncoherent_dma(Monitor *mon, const QDict *qdict)
         NoncoherentDmaDeviceInfo *dev = d->value;
 
         monitor_printf(mon, "  %s: (a) nosnoop-enabled=%s (b) nosnoop-passes"
-                       "=%s (c) platform-nosnoop=%s%s -> %s\n", dev->device,
+                       "=%s (c) platform-nosnoop=%s%s -> %s", dev->device,
                        dev->nosnoop_enabled ? "yes" : "no",
                        dev->nosnoop_passes ? "yes" : "no",
                        dev->platform_nosnoop ? "yes" : "no",
                        dev->nosnoop_deny ? " nosnoop=deny" : "",
                        dev->noncoherent ? "noncoherent" : "coherent");
+        if (dev->has_release_in_ms) {
+            monitor_printf(mon, " (held off: coherent in %" PRIu64 " ms)",
+                           dev->release_in_ms);
+        }
+        monitor_printf(mon, "\n");
     }
 }

@@ -7,14 +7,17 @@
  *
  * Invariants of the mapping table of an IOASID (IOASIDSoftSpace.mappings):
  *  - mappings never overlap: MAP_DMA over any mapped byte fails (EEXIST);
- *  - a mapping's flags are uniform over its whole range; UNMAP_DMA of part of
- *    a mapping splits it, and both remaining parts keep the flags and the
- *    matching part of the backing address;
- *  - mappings are never merged: one MAP_DMA call is one mapping, so a table
- *    always shows exactly the calls the host was given (coalescing is the
- *    caller's business);
+ *  - a mapping's flags are uniform over its whole range;
+ *  - a mapping is created by exactly one MAP_DMA call and removed whole by
+ *    UNMAP_DMA, never merged nor split: UNMAP_DMA of a range that would
+ *    split one fails (EINVAL) and changes nothing, as in VFIO type1, so a
+ *    table always shows exactly the calls the host was given and a caller
+ *    that loses track of its mappings is told (coalescing is the caller's
+ *    business);
+ *  - an IOASID holds at most max_mappings mappings (ENOSPC past it);
  *  - every range is aligned to IOASID_SOFT_PAGE_SIZE;
- *  - nosnoop_mappings counts the mappings without BLOCK_NOSNOOP.
+ *  - mappings_count and nosnoop_mappings count all mappings and those
+ *    without BLOCK_NOSNOOP.
  * A device is attached to at most one IOASID; an IOASID with attached
  * devices cannot be freed.  There is no locking: QEMU calls the host with
  * the BQL held.
@@ -43,10 +46,13 @@ typedef struct IOASIDSoftSpace {
     unsigned int ndevices;
     uint64_t map_calls;
     uint64_t unmap_calls;
+    uint64_t failed_calls;
+    uint64_t quota_refused;
 } IOASIDSoftSpace;
 
 struct IOASIDSoftHost {
     uint32_t info_flags;        /* IOASID_INFO_* */
+    uint32_t max_mappings;
     GTree *spaces;              /* IOASID -> IOASIDSoftSpace */
     GTree *devices;             /* dev_id -> IOASIDSoftSpace attached to */
     uint32_t next_id;
@@ -88,10 +94,12 @@ static void ioasid_soft_space_destroy(gpointer p)
 }
 
 IOASIDSoftHost *ioasid_soft_host_new(bool can_block_nosnoop,
-                                     bool platform_nosnoop)
+                                     bool platform_nosnoop,
+                                     uint32_t max_mappings)
 {
     IOASIDSoftHost *host = g_new0(IOASIDSoftHost, 1);
 
+    host->max_mappings = max_mappings;
     host->info_flags = (can_block_nosnoop ? IOASID_INFO_CAN_BLOCK_NOSNOOP : 0) |
                        (platform_nosnoop ? IOASID_INFO_PLATFORM_NOSNOOP : 0);
     host->spaces = g_tree_new_full(ioasid_soft_cmp_u32, NULL, NULL,
@@ -124,11 +132,14 @@ static bool ioasid_soft_range_ok(uint64_t iova, uint64_t size)
 
 static long ioasid_soft_get_info(IOASIDSoftHost *host, struct ioasid_info *info)
 {
-    if (info->argsz < sizeof(*info)) {
+    if (info->argsz < endof(struct ioasid_info, pgsize_bitmap)) {
         return -EINVAL;
     }
     info->flags = host->info_flags;
     info->pgsize_bitmap = IOASID_SOFT_PGSIZES;
+    if (info->argsz >= endof(struct ioasid_info, max_mappings)) {
+        info->max_mappings = host->max_mappings;
+    }
     return 0;
 }
 
@@ -190,20 +201,12 @@ static void ioasid_soft_insert(IOASIDSoftSpace *space, uint64_t iova,
     }
 }
 
-static long ioasid_soft_map(IOASIDSoftHost *host, struct ioasid_dma_map *map)
+static long ioasid_soft_do_map(IOASIDSoftHost *host, IOASIDSoftSpace *space,
+                               struct ioasid_dma_map *map)
 {
     const uint32_t rw = IOASID_DMA_MAP_FLAG_READ | IOASID_DMA_MAP_FLAG_WRITE;
     const uint32_t known = rw | IOASID_DMA_MAP_FLAG_BLOCK_NOSNOOP;
-    IOASIDSoftSpace *space;
 
-    if (map->argsz < sizeof(*map)) {
-        return -EINVAL;
-    }
-    space = ioasid_soft_lookup(host, map->ioasid);
-    if (!space) {
-        return -ENOENT;
-    }
-    space->map_calls++;
     if ((map->flags & ~known) ||
         !(map->flags & rw) ||
         !ioasid_soft_range_ok(map->iova, map->size) ||
@@ -218,9 +221,33 @@ static long ioasid_soft_map(IOASIDSoftHost *host, struct ioasid_dma_map *map)
                                  map->iova + map->size - 1)) {
         return -EEXIST;
     }
+    if (space->mappings_count >= host->max_mappings) {
+        space->quota_refused++;
+        return -ENOSPC;
+    }
     ioasid_soft_insert(space, map->iova, map->iova + map->size - 1,
                        map->vaddr, map->flags);
     return 0;
+}
+
+static long ioasid_soft_map(IOASIDSoftHost *host, struct ioasid_dma_map *map)
+{
+    IOASIDSoftSpace *space;
+    long ret;
+
+    if (map->argsz < sizeof(*map)) {
+        return -EINVAL;
+    }
+    space = ioasid_soft_lookup(host, map->ioasid);
+    if (!space) {
+        return -ENOENT;
+    }
+    space->map_calls++;
+    ret = ioasid_soft_do_map(host, space, map);
+    if (ret) {
+        space->failed_calls++;
+    }
+    return ret;
 }
 
 static long ioasid_soft_unmap(IOASIDSoftHost *host,
@@ -239,24 +266,25 @@ static long ioasid_soft_unmap(IOASIDSoftHost *host,
     }
     space->unmap_calls++;
     if (unmap->flags || !ioasid_soft_range_ok(unmap->iova, unmap->size)) {
+        space->failed_calls++;
         return -EINVAL;
     }
     first = unmap->iova;
     last = unmap->iova + unmap->size - 1;
+    /* A mapping holding either end, but not starting or ending there */
+    n = interval_tree_iter_first(&space->mappings, first, first);
+    if (n && n->start != first) {
+        space->failed_calls++;
+        return -EINVAL;
+    }
+    n = interval_tree_iter_first(&space->mappings, last, last);
+    if (n && n->last != last) {
+        space->failed_calls++;
+        return -EINVAL;
+    }
     while ((n = interval_tree_iter_first(&space->mappings, first, last))) {
-        IOASIDSoftMapping m = *container_of(n, IOASIDSoftMapping, node);
-
+        unmapped += n->last - n->start + 1;
         ioasid_soft_remove(space, container_of(n, IOASIDSoftMapping, node));
-        /* Keep what lies outside [first, last], with the same flags. */
-        if (m.node.start < first) {
-            ioasid_soft_insert(space, m.node.start, first - 1, m.addr,
-                               m.flags);
-        }
-        if (m.node.last > last) {
-            ioasid_soft_insert(space, last + 1, m.node.last,
-                               m.addr + (last + 1 - m.node.start), m.flags);
-        }
-        unmapped += MIN(m.node.last, last) - MAX(m.node.start, first) + 1;
     }
     unmap->size = unmapped;
     return 0;
@@ -367,6 +395,8 @@ static void ioasid_soft_space_info(IOASIDSoftSpace *space,
                                                  : space->nosnoop_mappings,
         .map_calls = space->map_calls,
         .unmap_calls = space->unmap_calls,
+        .failed_calls = space->failed_calls,
+        .quota_refused = space->quota_refused,
     };
 }
 
@@ -390,16 +420,20 @@ void ioasid_soft_host_foreach_ioasid(IOASIDSoftHost *host,
 }
 
 int ioasid_soft_host_foreach_mapping(IOASIDSoftHost *host, uint32_t ioasid,
-                                     IOASIDSoftMappingFn fn, void *opaque)
+                                     uint64_t first, uint64_t last,
+                                     uint64_t max, IOASIDSoftMappingFn fn,
+                                     void *opaque)
 {
     IOASIDSoftSpace *space = ioasid_soft_lookup(host, ioasid);
     IntervalTreeNode *n;
+    uint64_t count = 0;
 
     if (!space) {
         return -ENOENT;
     }
-    for (n = interval_tree_iter_first(&space->mappings, 0, UINT64_MAX); n;
-         n = interval_tree_iter_next(n, 0, UINT64_MAX)) {
+    for (n = interval_tree_iter_first(&space->mappings, first, last);
+         n && (!max || count < max);
+         n = interval_tree_iter_next(n, first, last), count++) {
         IOASIDSoftMapping *m = container_of(n, IOASIDSoftMapping, node);
         IOASIDSoftMappingInfo info = {
             .iova = n->start,

@@ -18,6 +18,7 @@
 #include "qapi/error.h"
 #include "qapi/qapi-commands-ioasid.h"
 #include "qapi/qapi-visit-ioasid.h"
+#include "qapi/visitor.h"
 #include "qom/object_interfaces.h"
 #include "qemu/queue.h"
 #include "monitor/hmp.h"
@@ -45,7 +46,7 @@ static IOASIDSoftHost *soft(IOASIDBackend *be)
 static bool soft_open(IOASIDBackend *be, Error **errp)
 {
     be->host = ioasid_soft_host_new(be->host_snoop_control,
-                                    be->platform_nosnoop);
+                                    be->platform_nosnoop, be->max_mappings);
     return true;
 }
 
@@ -145,6 +146,7 @@ static int soft_dma_translate(IOASIDBackend *be, uint32_t dev_id, hwaddr iova,
 
 typedef struct SoftQuery {
     IOASIDBackend *be;
+    uint64_t first, last, max;  /* the mappings to list */
     IoasidSpaceInfoList **tail;
     IoasidMappingInfoList **mtail;
     strList **dtail;
@@ -182,10 +184,13 @@ static void soft_query_space(const IOASIDSoftSpaceInfo *s, void *opaque)
     info->enforce_snoop = s->enforce_snoop;
     info->map_calls = s->map_calls;
     info->unmap_calls = s->unmap_calls;
+    info->failed_calls = s->failed_calls;
+    info->quota_refused = s->quota_refused;
+    info->mapping_count = s->mappings;
     q->mtail = &info->mappings;
     q->dtail = &info->devices;
-    ioasid_soft_host_foreach_mapping(soft(q->be), s->ioasid,
-                                     soft_query_mapping, q);
+    ioasid_soft_host_foreach_mapping(soft(q->be), s->ioasid, q->first,
+                                     q->last, q->max, soft_query_mapping, q);
     ioasid_soft_host_foreach_device(soft(q->be), s->ioasid,
                                     soft_query_device, q);
     /* An enforcing IOASID blocks no-snoop on every mapping. */
@@ -195,10 +200,13 @@ static void soft_query_space(const IOASIDSoftSpaceInfo *s, void *opaque)
     QAPI_LIST_APPEND(q->tail, info);
 }
 
-static IoasidSpaceInfoList *soft_query(IOASIDBackend *be)
+static IoasidSpaceInfoList *soft_query(IOASIDBackend *be, uint64_t first,
+                                       uint64_t last, uint64_t max)
 {
     IoasidSpaceInfoList *head = NULL;
-    SoftQuery q = { .be = be, .tail = &head };
+    SoftQuery q = {
+        .be = be, .first = first, .last = last, .max = max, .tail = &head,
+    };
 
     ioasid_soft_host_foreach_ioasid(soft(be), soft_query_space, &q);
     return head;
@@ -238,20 +246,17 @@ bool ioasid_backend_platform_nosnoop(IOASIDBackend *be)
            (info.flags & IOASID_INFO_PLATFORM_NOSNOOP);
 }
 
+uint32_t ioasid_backend_max_mappings(IOASIDBackend *be)
+{
+    struct ioasid_info info = { .argsz = sizeof(info) };
+
+    return be->ops->get_info(be, &info) ? 0 : info.max_mappings;
+}
+
 bool ioasid_backend_mapping_counts(IOASIDBackend *be, uint32_t ioasid,
                                    uint64_t *total, uint64_t *nosnoop)
 {
     return !be->ops->mapping_counts(be, ioasid, total, nosnoop);
-}
-
-void ioasid_backend_add_flush_notifier(IOASIDBackend *be, Notifier *n)
-{
-    notifier_list_add(&be->flush_notifiers, n);
-}
-
-void ioasid_backend_remove_flush_notifier(Notifier *n)
-{
-    notifier_remove(n);
 }
 
 uint32_t ioasid_backend_bind_device(IOASIDBackend *be, Object *dev)
@@ -336,6 +341,9 @@ int ioasid_backend_map_dma(IOASIDBackend *be, uint32_t ioasid, hwaddr iova,
 
     trace_ioasid_host_map(ioasid_name(be), ioasid, iova, size, addr, flags,
                           ret);
+    if (ret == -ENOSPC) {
+        trace_ioasid_host_map_quota(ioasid_name(be), ioasid, iova, size);
+    }
     if (ret) {
         error_setg_errno(errp, -ret, "ioasid '%s': IOASID_MAP_DMA of IOASID "
                          "%u [0x%" PRIx64 ", +0x%" PRIx64 ") -> 0x%" PRIx64
@@ -401,6 +409,11 @@ static void ioasid_complete(UserCreatable *uc, Error **errp)
 {
     IOASIDBackend *be = IOASID(uc);
 
+    if (!be->max_mappings) {
+        error_setg(errp, "ioasid '%s': max-mappings must be at least 1",
+                   ioasid_name(be));
+        return;
+    }
     if (be->enforce_snoop == IOASID_ENFORCE_SNOOP_ON &&
         !be->host_snoop_control) {
         error_setg(errp, "ioasid '%s': enforce-snoop=on needs a host that "
@@ -471,6 +484,23 @@ static void ioasid_set_enforce_snoop(Object *obj, int value, Error **errp)
     }
 }
 
+static void ioasid_get_max_mappings(Object *obj, Visitor *v, const char *name,
+                                    void *opaque, Error **errp)
+{
+    visit_type_uint32(v, name, &IOASID(obj)->max_mappings, errp);
+}
+
+static void ioasid_set_max_mappings(Object *obj, Visitor *v, const char *name,
+                                    void *opaque, Error **errp)
+{
+    uint32_t value;
+
+    if (ioasid_check_settable(obj, name, errp) &&
+        visit_type_uint32(v, name, &value, errp)) {
+        IOASID(obj)->max_mappings = value;
+    }
+}
+
 static void ioasid_init(Object *obj)
 {
     IOASIDBackend *be = IOASID(obj);
@@ -478,8 +508,8 @@ static void ioasid_init(Object *obj)
     be->host_snoop_control = true;
     be->platform_nosnoop = true;
     be->enforce_snoop = IOASID_ENFORCE_SNOOP_AUTO;
+    be->max_mappings = IOASID_DEFAULT_MAX_MAPPINGS;
     be->devices = g_hash_table_new_full(NULL, NULL, NULL, g_free);
-    notifier_list_init(&be->flush_notifiers);
 }
 
 static void ioasid_finalize(Object *obj)
@@ -516,6 +546,11 @@ static void ioasid_class_init(ObjectClass *oc, void *data)
                                    ioasid_set_enforce_snoop);
     object_class_property_set_description(oc, "enforce-snoop",
         "Snoop enforcement of the context's IOASIDs (auto/on/off)");
+    object_class_property_add(oc, "max-mappings", "uint32",
+                              ioasid_get_max_mappings,
+                              ioasid_set_max_mappings, NULL, NULL);
+    object_class_property_set_description(oc, "max-mappings",
+        "The most mappings one IOASID may hold (default 65535)");
 }
 
 static const TypeInfo ioasid_types[] = {
@@ -536,28 +571,58 @@ DEFINE_TYPES(ioasid_types)
 
 /* ---- QMP / HMP ---- */
 
-IoasidContextInfoList *qmp_query_ioasid(Error **errp)
+/*
+ * The host tables are exact whenever the monitor runs: users apply what
+ * they batch when the vIOMMU commits an invalidation (see ioasid-relay.c),
+ * so nothing needs flushing here.
+ */
+IoasidContextInfoList *qmp_query_ioasid(const char *id, bool has_iova,
+                                        uint64_t iova, bool has_size,
+                                        uint64_t size, bool has_count,
+                                        uint64_t count, Error **errp)
 {
     IoasidContextInfoList *head = NULL, **tail = &head;
+    uint64_t first = has_iova ? iova : 0;
+    uint64_t last = UINT64_MAX;
     IOASIDBackend *be;
 
+    if (has_size) {
+        if (!size) {
+            error_setg(errp, "query-ioasid: 'size' must not be 0");
+            return NULL;
+        }
+        last = size - 1 > UINT64_MAX - first ? UINT64_MAX : first + size - 1;
+    }
+    if (has_count && !count) {
+        error_setg(errp, "query-ioasid: 'count' must not be 0");
+        return NULL;
+    }
     QTAILQ_FOREACH(be, &ioasid_backends, next) {
-        IoasidContextInfo *info = g_new0(IoasidContextInfo, 1);
+        IoasidContextInfo *info;
 
-        notifier_list_notify(&be->flush_notifiers, NULL);
+        if (id && strcmp(id, ioasid_name(be))) {
+            continue;
+        }
+        info = g_new0(IoasidContextInfo, 1);
         info->id = g_strdup(ioasid_name(be));
         info->host_snoop_control = be->host_snoop_control;
         info->platform_nosnoop = be->platform_nosnoop;
         info->enforce_snoop = be->enforce_snoop;
-        info->ioasids = be->ops->query(be);
+        info->max_mappings = be->max_mappings;
+        info->ioasids = be->ops->query(be, first, last,
+                                       has_count ? count : 0);
         QAPI_LIST_APPEND(tail, info);
+    }
+    if (id && !head) {
+        error_setg(errp, "query-ioasid: no ioasid object with id '%s'", id);
     }
     return head;
 }
 
 void hmp_info_ioasid(Monitor *mon, const QDict *qdict)
 {
-    g_autoptr(IoasidContextInfoList) list = qmp_query_ioasid(NULL);
+    g_autoptr(IoasidContextInfoList) list =
+        qmp_query_ioasid(NULL, false, 0, false, 0, false, 0, NULL);
     IoasidContextInfoList *c;
 
     if (!list) {
@@ -569,19 +634,25 @@ void hmp_info_ioasid(Monitor *mon, const QDict *qdict)
         IoasidSpaceInfoList *s;
 
         monitor_printf(mon, "context %s: host-snoop-control=%s "
-                       "platform-nosnoop=%s enforce-snoop=%s\n", ctx->id,
+                       "platform-nosnoop=%s enforce-snoop=%s "
+                       "max-mappings=%" PRIu32 "\n", ctx->id,
                        ctx->host_snoop_control ? "on" : "off",
                        ctx->platform_nosnoop ? "on" : "off",
-                       IoasidEnforceSnoop_str(ctx->enforce_snoop));
+                       IoasidEnforceSnoop_str(ctx->enforce_snoop),
+                       ctx->max_mappings);
         for (s = ctx->ioasids; s; s = s->next) {
             IoasidSpaceInfo *sp = s->value;
             IoasidMappingInfoList *m;
             strList *d;
 
-            monitor_printf(mon, "  ioasid %u: enforce-snoop=%s map-calls=%"
-                           PRIu64 " unmap-calls=%" PRIu64 "\n", sp->ioasid,
-                           sp->enforce_snoop ? "on" : "off", sp->map_calls,
-                           sp->unmap_calls);
+            monitor_printf(mon, "  ioasid %u: enforce-snoop=%s mappings=%"
+                           PRIu64 " map-calls=%" PRIu64 " unmap-calls=%"
+                           PRIu64 " failed-calls=%" PRIu64
+                           " quota-refused=%" PRIu64 "\n", sp->ioasid,
+                           sp->enforce_snoop ? "on" : "off",
+                           sp->mapping_count, sp->map_calls,
+                           sp->unmap_calls, sp->failed_calls,
+                           sp->quota_refused);
             for (d = sp->devices; d; d = d->next) {
                 monitor_printf(mon, "    device %s\n", d->value);
             }

@@ -3,12 +3,22 @@
 #
 # Install what building and testing qemu-ioasid needs on a fresh Debian 12
 # (bookworm) or Debian 13 (trixie) machine.  Idempotent; run as root.
+#   scripts/setup-host.sh [--fuzz]
 #
 # - deb-src for trixie, so that `apt-get source qemu` fetches QEMU 10.0.x;
 # - on bookworm, bookworm-backports for meson >= 1.5 and python3-pycotap;
 # - compilers, ninja, glib, pixman, libfdt, ccache;
-# - SeaBIOS and the x86 option ROMs (QEMU's orig tarball ships no blobs).
+# - SeaBIOS and the x86 option ROMs (QEMU's orig tarball ships no blobs);
+# - with --fuzz, also clang and its runtime with libFuzzer (`make fuzz`):
+#   Debian's default clang (14 on bookworm), the same on 12 and 13.
 set -euo pipefail
+
+fuzz=no
+case "${1:-}" in
+--fuzz) fuzz=yes ;;
+"") ;;
+*) echo "usage: setup-host.sh [--fuzz]" >&2; exit 1 ;;
+esac
 
 if [ "$(id -u)" != 0 ]; then
     echo "setup-host.sh: run as root (it installs packages)" >&2
@@ -53,5 +63,8 @@ if [ "${VERSION_CODENAME:-}" = bookworm ]; then
     apt-get install -y -q -t bookworm-backports meson python3-pycotap
 else
     apt-get install -y -q $pkgs meson python3-pycotap
+fi
+if [ "$fuzz" = yes ]; then
+    apt-get install -y -q clang libclang-rt-dev
 fi
 echo "setup-host: done ($PRETTY_NAME)"

@@ -6,8 +6,9 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
  * What the guest said is the device's DMA address space; what the host was
- * told is the IOASID's mapping table.  The relay keeps the second equal to
- * the first, as VFIO's memory listener does for a container:
+ * told is the IOASID's mapping table, which the relay mirrors in
+ * relay->host.  The relay keeps the second equal to the first, as VFIO's
+ * memory listener does for a container:
  *  - RAM sections of the address space (no vIOMMU, or vIOMMU translation
  *    off) are identity-mapped, page aligned, with the identity flags;
  *  - IOMMU sections get an IOMMU notifier, whose MAP/UNMAP events become
@@ -17,27 +18,40 @@
  * Nothing but RAM is ever mapped: a vIOMMU entry that points elsewhere is a
  * guest error and leaves the IOVA unmapped, so the device's DMA faults.
  *
+ * Invariants:
+ *  - relay->host holds exactly the host's mappings of the IOASID, one node
+ *    per successful MAP_DMA, removed when an UNMAP_DMA covers it;
+ *  - the host never splits a mapping (UNMAP_DMA of part of one fails), so
+ *    an UNMAP that cuts into a mapping unmaps all of it and maps the parts
+ *    outside again;
+ *  - after the vIOMMU commits an invalidation (IOMMUNotifier.commit),
+ *    nothing is pending: the host table is what the vIOMMU's events said,
+ *    except for mappings the host refused for lack of room (counted in
+ *    relay->dropped and the host's quota counter; their DMA faults).
+ *
  * Coalescing: the vIOMMU reports one leaf at a time, and a changed leaf as
- * UNMAP then MAP.  Contiguous UNMAPs gather into one pending UNMAP run and
- * contiguous MAPs with contiguous targets and equal flags into one pending
- * MAP run; the UNMAP run is always sent first, which keeps every UNMAP
- * ahead of the MAP that followed it (an UNMAP that overlaps the pending
- * MAP run sends both runs first).  Runs go to the host as one call each
- * when an event does not extend them, or at the latest before anything
- * uses the host table: the
- * device's DMA, query-ioasid, a section going away, the end of a replay, or
- * a bottom half scheduled with the first event of the run.  So the events
- * of one guest invalidation covering contiguous entries with equal flags
- * become one host call.  (A backend over real hardware must also flush at
- * the end of each vIOMMU invalidation, before the guest's wait completes.)
+ * UNMAP then MAP.  Within one invalidation, contiguous UNMAPs gather into
+ * one pending UNMAP run and contiguous MAPs with contiguous targets and
+ * equal flags into one pending MAP run; the UNMAP run is always sent
+ * first, which keeps every UNMAP ahead of the MAP that followed it (an
+ * UNMAP that overlaps the pending MAP run sends both runs first).  Runs go
+ * to the host when an event does not extend them, when a section comes or
+ * goes, and at the vIOMMU's commit, before the guest can see its
+ * invalidation complete.  So the events of one invalidation covering
+ * contiguous entries with equal flags become one host call.
+ *
+ * Resource bound: the host holds at most max_mappings mappings per IOASID.
+ * While a new one would not fit, the relay says so on its notifiers
+ * (IOMMUNotifier.map_full), so that the vIOMMU stops adding mappings, and
+ * drops the MAPs it still gets: memory stays bounded by the limit.
  */
 
 #include "qemu/osdep.h"
 #include "qemu/log.h"
 #include "qemu/error-report.h"
-#include "qemu/main-loop.h"
 #include "qapi/error.h"
 #include "exec/address-spaces.h"
+#include "hw/i386/intel_iommu.h"
 #include "hw/vfio/ioasid-relay.h"
 #include "trace.h"
 
@@ -48,6 +62,16 @@ struct IOASIDRelayGuestIOMMU {
     IOMMUNotifier n;
     QLIST_ENTRY(IOASIDRelayGuestIOMMU) next;
 };
+
+/* One mapping the host was given */
+typedef struct IOASIDRelayMapping {
+    IntervalTreeNode node;      /* [iova, iova + size - 1] */
+    hwaddr addr;
+    uint32_t flags;
+} IOASIDRelayMapping;
+
+#define IOASID_RELAY_NOTIFIER_FLAGS \
+    (IOMMU_NOTIFIER_IOTLB_EVENTS | IOMMU_NOTIFIER_SNOOP_ATTR)
 
 /* The page-aligned part of @section, as [*iova, *end). */
 static bool ioasid_relay_section_range(IOASIDRelay *relay,
@@ -68,42 +92,144 @@ static bool ioasid_relay_section_range(IOASIDRelay *relay,
     return true;
 }
 
-static void ioasid_relay_send(IOASIDRelay *relay, const IOASIDRelayRun *r)
+/* ---- the host and its mirror ---- */
+
+static void ioasid_relay_update_full(IOASIDRelay *relay)
 {
+    IOASIDRelayGuestIOMMU *giommu;
+    uint64_t needed = relay->host_mappings + (relay->map_run.size ? 1 : 0);
+    bool full = relay->quota_hit || needed >= relay->max_mappings;
+
+    if (full != relay->full) {
+        relay->full = full;
+        trace_ioasid_relay_full(relay->owner, full, relay->host_mappings);
+    }
+    QLIST_FOREACH(giommu, &relay->giommus, next) {
+        giommu->n.map_full = full;
+    }
+}
+
+static void ioasid_relay_host_map(IOASIDRelay *relay, hwaddr iova,
+                                  hwaddr size, hwaddr addr, uint32_t flags)
+{
+    IOASIDRelayMapping *m;
     Error *err = NULL;
     int ret;
 
-    if (r->map) {
-        ret = ioasid_backend_map_dma(relay->be, relay->ioasid, r->iova,
-                                     r->size, r->addr, r->flags, &err);
-    } else {
-        ret = ioasid_backend_unmap_dma(relay->be, relay->ioasid, r->iova,
-                                       r->size, &err);
+    relay->dirty = true;
+    ret = ioasid_backend_map_dma(relay->be, relay->ioasid, iova, size, addr,
+                                 flags, &err);
+    if (ret == -ENOSPC) {
+        /* The host is full: DMA there faults, as the guest can see. */
+        error_free(err);
+        relay->quota_hit = true;
+        relay->dropped++;
+        return;
     }
     if (ret) {
         error_prepend(&err, "%s: ", relay->owner);
         error_report_err(err);
+        return;
     }
-    relay->dirty = true;
+    m = g_new0(IOASIDRelayMapping, 1);
+    m->node.start = iova;
+    m->node.last = iova + size - 1;
+    m->addr = addr;
+    m->flags = flags;
+    interval_tree_insert(&m->node, &relay->host);
+    relay->host_mappings++;
 }
 
+/*
+ * Unmap [first, last] on the host.  The host removes mappings whole only,
+ * so a mapping that straddles an end is unmapped whole and its part
+ * outside the range is mapped again.
+ */
+static void ioasid_relay_host_unmap(IOASIDRelay *relay, hwaddr first,
+                                    hwaddr last)
+{
+    IOASIDRelayMapping head = { }, tail = { };
+    bool has_head = false, has_tail = false;
+    IntervalTreeNode *n;
+    Error *err = NULL;
+
+    n = interval_tree_iter_first(&relay->host, first, first);
+    if (n && n->start < first) {
+        IOASIDRelayMapping *m = container_of(n, IOASIDRelayMapping, node);
+
+        head = (IOASIDRelayMapping) {
+            .node = { .start = n->start, .last = first - 1 },
+            .addr = m->addr, .flags = m->flags,
+        };
+        has_head = true;
+        first = n->start;
+    }
+    n = interval_tree_iter_first(&relay->host, last, last);
+    if (n && n->last > last) {
+        IOASIDRelayMapping *m = container_of(n, IOASIDRelayMapping, node);
+
+        tail = (IOASIDRelayMapping) {
+            .node = { .start = last + 1, .last = n->last },
+            .addr = m->addr + (last + 1 - n->start), .flags = m->flags,
+        };
+        has_tail = true;
+        last = n->last;
+    }
+    if (!interval_tree_iter_first(&relay->host, first, last)) {
+        return;
+    }
+
+    relay->dirty = true;
+    if (ioasid_backend_unmap_dma(relay->be, relay->ioasid, first,
+                                 last - first + 1, &err)) {
+        /* The mirror is wrong: keep it as the host has it */
+        error_prepend(&err, "%s: ", relay->owner);
+        error_report_err(err);
+        return;
+    }
+    while ((n = interval_tree_iter_first(&relay->host, first, last))) {
+        interval_tree_remove(n, &relay->host);
+        g_free(container_of(n, IOASIDRelayMapping, node));
+        relay->host_mappings--;
+    }
+    relay->quota_hit = false;
+
+    if (has_head) {
+        ioasid_relay_host_map(relay, head.node.start,
+                              head.node.last - head.node.start + 1,
+                              head.addr, head.flags);
+    }
+    if (has_tail) {
+        ioasid_relay_host_map(relay, tail.node.start,
+                              tail.node.last - tail.node.start + 1,
+                              tail.addr, tail.flags);
+    }
+}
+
+/* ---- pending runs ---- */
+
 /* Send the pending runs, UNMAP first. */
-static void ioasid_relay_send_run(IOASIDRelay *relay)
+static void ioasid_relay_send_runs(IOASIDRelay *relay)
 {
     IOASIDRelayRun unmap = relay->unmap_run, map = relay->map_run;
 
     relay->unmap_run.size = relay->map_run.size = 0;
     if (unmap.size) {
-        ioasid_relay_send(relay, &unmap);
+        ioasid_relay_host_unmap(relay, unmap.iova,
+                                unmap.iova + unmap.size - 1);
     }
     if (map.size) {
-        ioasid_relay_send(relay, &map);
+        /* A MAP replaces what the host had there, whatever it was. */
+        ioasid_relay_host_unmap(relay, map.iova, map.iova + map.size - 1);
+        ioasid_relay_host_map(relay, map.iova, map.size, map.addr, map.flags);
     }
+    ioasid_relay_update_full(relay);
 }
 
-void ioasid_relay_flush(IOASIDRelay *relay)
+/* Make the host table final and let the owner look at it. */
+static void ioasid_relay_flush(IOASIDRelay *relay)
 {
-    ioasid_relay_send_run(relay);
+    ioasid_relay_send_runs(relay);
     if (relay->dirty) {
         relay->dirty = false;
         if (relay->changed) {
@@ -112,20 +238,17 @@ void ioasid_relay_flush(IOASIDRelay *relay)
     }
 }
 
-static void ioasid_relay_flush_bh(void *opaque)
-{
-    ioasid_relay_flush(opaque);
-}
-
-static void ioasid_relay_flush_notify(Notifier *n, void *unused)
-{
-    ioasid_relay_flush(container_of(n, IOASIDRelay, flush_notifier));
-}
-
 static bool ioasid_relay_run_overlaps(IOASIDRelayRun *r, hwaddr iova,
                                       hwaddr size)
 {
     return r->size && iova < r->iova + r->size && r->iova < iova + size;
+}
+
+static bool ioasid_relay_run_extends(IOASIDRelayRun *r, hwaddr iova,
+                                     hwaddr addr, uint32_t flags)
+{
+    return r->size && r->iova + r->size == iova &&
+           (!r->map || (r->addr + r->size == addr && r->flags == flags));
 }
 
 static void ioasid_relay_queue(IOASIDRelay *relay, bool map, hwaddr iova,
@@ -135,21 +258,30 @@ static void ioasid_relay_queue(IOASIDRelay *relay, bool map, hwaddr iova,
 
     if (!map && ioasid_relay_run_overlaps(&relay->map_run, iova, size)) {
         /* it undoes a MAP not sent yet: keep the order */
-        ioasid_relay_send_run(relay);
+        ioasid_relay_send_runs(relay);
     }
-    if (r->size && r->iova + r->size == iova &&
-        (!map || (r->addr + r->size == addr && r->flags == flags))) {
+    if (ioasid_relay_run_extends(r, iova, addr, flags)) {
         r->size += size;
         return;
     }
     if (r->size) {
-        ioasid_relay_send_run(relay);
+        ioasid_relay_send_runs(relay);
+    }
+    if (map && relay->full) {
+        /* No room for a new mapping: not relayed, its DMA faults */
+        relay->dropped++;
+        trace_ioasid_relay_dropped(relay->owner, iova, size);
+        return;
     }
     *r = (IOASIDRelayRun) {
         .map = map, .iova = iova, .size = size, .addr = addr, .flags = flags,
     };
-    qemu_bh_schedule(relay->flush_bh);
+    if (map) {
+        ioasid_relay_update_full(relay);
+    }
 }
+
+/* ---- the vIOMMU's notifiers ---- */
 
 static void ioasid_relay_iommu_notify(IOMMUNotifier *n, IOMMUTLBEntry *iotlb)
 {
@@ -207,6 +339,72 @@ static void ioasid_relay_iommu_notify(IOMMUNotifier *n, IOMMUTLBEntry *iotlb)
     ioasid_relay_queue(relay, true, iova, size, iotlb->translated_addr, flags);
 }
 
+/* The vIOMMU completed an invalidation: the host must have it all now. */
+static void ioasid_relay_iommu_commit(IOMMUNotifier *n)
+{
+    ioasid_relay_flush(container_of(n, IOASIDRelayGuestIOMMU, n)->relay);
+}
+
+static void ioasid_relay_probe_notify(IOMMUNotifier *n, IOMMUTLBEntry *iotlb)
+{
+}
+
+/*
+ * Whether the relay can follow @iommu_mr: only intel-iommu relays the
+ * guest's snoop bits (other vIOMMUs would accept the notifier and drop
+ * them), and it must accept a snoop-relaying MAP notifier (caching mode,
+ * no first stage).  Checked when the device is created rather than when
+ * the guest first enables translation.
+ */
+static bool ioasid_relay_check_iommu(IOASIDRelay *relay,
+                                     IOMMUMemoryRegion *iommu_mr, Error **errp)
+{
+    IOMMUNotifier probe;
+    int idx = memory_region_iommu_attrs_to_index(iommu_mr,
+                                                 MEMTXATTRS_UNSPECIFIED);
+
+    if (!object_dynamic_cast(OBJECT(iommu_mr),
+                             TYPE_INTEL_IOMMU_MEMORY_REGION)) {
+        error_setg(errp, "%s: the vIOMMU in front of the device (%s) cannot "
+                   "relay the guest's snoop control to the host",
+                   relay->owner, object_get_typename(OBJECT(iommu_mr)));
+        error_append_hint(errp, "ioasid-vfio works behind intel-iommu, or "
+                          "with no vIOMMU.\n");
+        return false;
+    }
+    iommu_notifier_init(&probe, ioasid_relay_probe_notify,
+                        IOASID_RELAY_NOTIFIER_FLAGS, 0, HWADDR_MAX, idx);
+    if (memory_region_register_iommu_notifier(MEMORY_REGION(iommu_mr),
+                                              &probe, errp)) {
+        error_prepend(errp, "%s: intel-iommu refuses to report its mappings "
+                      "(it needs caching-mode=on, and x-flts=off): ",
+                      relay->owner);
+        return false;
+    }
+    memory_region_unregister_iommu_notifier(MEMORY_REGION(iommu_mr), &probe);
+    return true;
+}
+
+/* Check every IOMMU region of the address space below @mr. */
+static bool ioasid_relay_check_viommu(IOASIDRelay *relay, MemoryRegion *mr,
+                                      Error **errp)
+{
+    MemoryRegion *sub;
+
+    if (memory_region_is_iommu(mr)) {
+        return ioasid_relay_check_iommu(relay, IOMMU_MEMORY_REGION(mr), errp);
+    }
+    QTAILQ_FOREACH(sub, &mr->subregions, subregions_link) {
+        /* aliases lead to guest memory, where no vIOMMU lives */
+        if (!sub->alias && !ioasid_relay_check_viommu(relay, sub, errp)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* ---- the address space's sections ---- */
+
 static void ioasid_relay_region_add(MemoryListener *listener,
                                     MemoryRegionSection *section)
 {
@@ -229,16 +427,18 @@ static void ioasid_relay_region_add(MemoryListener *listener,
         giommu->iommu_offset = section->offset_within_address_space -
                                section->offset_within_region;
         iommu_notifier_init(&giommu->n, ioasid_relay_iommu_notify,
-                            IOMMU_NOTIFIER_IOTLB_EVENTS |
-                            IOMMU_NOTIFIER_SNOOP_ATTR,
+                            IOASID_RELAY_NOTIFIER_FLAGS,
                             section->offset_within_region,
                             int128_get64(int128_sub(llend, int128_one())),
                             idx);
+        giommu->n.commit = ioasid_relay_iommu_commit;
+        giommu->n.map_full = relay->full;
         if (memory_region_register_iommu_notifier(section->mr, &giommu->n,
                                                   &err)) {
             /*
-             * The vIOMMU refuses to tell us its mappings: the IOASID stays
-             * empty and the device's DMA faults, which the guest can see.
+             * Checked at start, so this should not happen: the IOASID
+             * stays empty and the device's DMA faults, which the guest
+             * can see.
              */
             error_reportf_err(err, "%s: cannot follow the vIOMMU, device DMA "
                               "will fault: ", relay->owner);
@@ -263,12 +463,11 @@ static void ioasid_relay_region_add(MemoryListener *listener,
      * The device's address space is system memory or an alias of all of it
      * (a vIOMMU with translation off): an IOVA is its guest-physical address.
      */
-    ioasid_relay_send_run(relay);
-    ioasid_relay_send(relay, &(IOASIDRelayRun) {
-        .map = true, .iova = iova, .size = end - iova, .addr = iova,
-        .flags = IOASID_DMA_MAP_FLAG_READ | relay->identity_flags |
-                 (section->readonly ? 0 : IOASID_DMA_MAP_FLAG_WRITE),
-    });
+    ioasid_relay_send_runs(relay);
+    ioasid_relay_host_unmap(relay, iova, end - 1);
+    ioasid_relay_host_map(relay, iova, end - iova, iova,
+                          IOASID_DMA_MAP_FLAG_READ | relay->identity_flags |
+                          (section->readonly ? 0 : IOASID_DMA_MAP_FLAG_WRITE));
     ioasid_relay_flush(relay);
 }
 
@@ -299,14 +498,10 @@ static void ioasid_relay_region_del(MemoryListener *listener,
         /* Whatever the vIOMMU told us through this section goes too. */
         llend = int128_add(int128_make64(section->offset_within_address_space),
                            section->size);
-        iova = QEMU_ALIGN_DOWN(section->offset_within_address_space,
-                               relay->pgsize);
+        iova = section->offset_within_address_space;
         end = int128_get64(int128_sub(llend, int128_one()));
-        ioasid_relay_send_run(relay);
-        ioasid_relay_send(relay, &(IOASIDRelayRun) {
-            .iova = iova,
-            .size = ROUND_UP(end - iova + 1, relay->pgsize),
-        });
+        ioasid_relay_send_runs(relay);
+        ioasid_relay_host_unmap(relay, iova, end);
         ioasid_relay_flush(relay);
         g_free(giommu);
         return;
@@ -319,39 +514,42 @@ static void ioasid_relay_region_del(MemoryListener *listener,
     }
     trace_ioasid_relay_region_del_ram(relay->owner, section->mr->name, iova,
                                       end - iova);
-    ioasid_relay_send_run(relay);
-    ioasid_relay_send(relay, &(IOASIDRelayRun) {
-        .iova = iova, .size = end - iova,
-    });
+    ioasid_relay_send_runs(relay);
+    ioasid_relay_host_unmap(relay, iova, end - 1);
     ioasid_relay_flush(relay);
 }
 
-void ioasid_relay_start(IOASIDRelay *relay, IOASIDBackend *be,
+bool ioasid_relay_start(IOASIDRelay *relay, IOASIDBackend *be,
                         uint32_t ioasid, AddressSpace *as,
                         uint32_t identity_flags, const char *owner,
-                        void (*changed)(void *opaque), void *opaque)
+                        void (*changed)(void *opaque), void *opaque,
+                        Error **errp)
 {
     struct ioasid_info info = { .argsz = sizeof(info) };
 
     assert(!relay->started);
-    relay->be = be;
-    relay->ioasid = ioasid;
-    relay->as = as;
-    relay->identity_flags = identity_flags;
-    relay->owner = g_strdup(owner);
-    relay->changed = changed;
-    relay->opaque = opaque;
-    relay->can_block = ioasid_backend_can_block_nosnoop(be);
-    relay->unmap_run.size = relay->map_run.size = 0;
-    relay->dirty = false;
-    relay->flush_bh = qemu_bh_new(ioasid_relay_flush_bh, relay);
-    relay->flush_notifier.notify = ioasid_relay_flush_notify;
-    ioasid_backend_add_flush_notifier(be, &relay->flush_notifier);
-    relay->pgsize = 4096;
+    *relay = (IOASIDRelay) {
+        .be = be,
+        .ioasid = ioasid,
+        .as = as,
+        .identity_flags = identity_flags,
+        .owner = g_strdup(owner),
+        .changed = changed,
+        .opaque = opaque,
+        .can_block = ioasid_backend_can_block_nosnoop(be),
+        .max_mappings = ioasid_backend_max_mappings(be),
+        .pgsize = 4096,
+    };
     if (!be->ops->get_info(be, &info) && info.pgsize_bitmap) {
         relay->pgsize = 1ULL << ctz64(info.pgsize_bitmap);
     }
     QLIST_INIT(&relay->giommus);
+    if (as != &address_space_memory &&
+        !ioasid_relay_check_viommu(relay, as->root, errp)) {
+        g_free(relay->owner);
+        relay->owner = NULL;
+        return false;
+    }
     relay->listener = (MemoryListener) {
         .name = "ioasid-relay",
         .region_add = ioasid_relay_region_add,
@@ -360,20 +558,26 @@ void ioasid_relay_start(IOASIDRelay *relay, IOASIDBackend *be,
     };
     relay->started = true;
     memory_listener_register(&relay->listener, as);
+    return true;
 }
 
 void ioasid_relay_stop(IOASIDRelay *relay)
 {
+    IntervalTreeNode *n;
+
     if (!relay->started) {
         return;
     }
     /* Unregistering calls region_del for every section: all is unmapped. */
     memory_listener_unregister(&relay->listener);
     assert(QLIST_EMPTY(&relay->giommus));
-    ioasid_relay_send_run(relay);
-    ioasid_backend_remove_flush_notifier(&relay->flush_notifier);
-    qemu_bh_delete(relay->flush_bh);
-    relay->flush_bh = NULL;
+    ioasid_relay_send_runs(relay);
+    /* Whatever is left (nothing, unless the host refused an unmap) */
+    ioasid_relay_host_unmap(relay, 0, UINT64_MAX);
+    while ((n = interval_tree_iter_first(&relay->host, 0, UINT64_MAX))) {
+        interval_tree_remove(n, &relay->host);
+        g_free(container_of(n, IOASIDRelayMapping, node));
+    }
     relay->started = false;
     g_free(relay->owner);
     relay->owner = NULL;

@@ -72,7 +72,7 @@ static bool ioasid_vfio_nosnoop_passes(IOASIDVFIOState *s)
  * a change of Enable No Snoop, reset, realize.  Condition (b) comes from
  * counters kept by the host, so this never walks a page table.
  */
-static void ioasid_vfio_update_noncoherent(IOASIDVFIOState *s)
+static void ioasid_vfio_update_noncoherent(IOASIDVFIOState *s, bool settle)
 {
     s->nc.nosnoop_enabled = ioasid_vfio_nosnoop_enabled(s);
     s->nc.nosnoop_passes = ioasid_vfio_nosnoop_passes(s);
@@ -82,12 +82,16 @@ static void ioasid_vfio_update_noncoherent(IOASIDVFIOState *s)
                                   s->nc.nosnoop_passes,
                                   s->nc.platform_nosnoop,
                                   s->nc.nosnoop_deny);
-    ioasid_noncoherent_update(&s->nc);
+    if (settle) {
+        ioasid_noncoherent_settle(&s->nc);
+    } else {
+        ioasid_noncoherent_update(&s->nc);
+    }
 }
 
 static void ioasid_vfio_mappings_changed(void *opaque)
 {
-    ioasid_vfio_update_noncoherent(opaque);
+    ioasid_vfio_update_noncoherent(opaque, false);
 }
 
 static void ioasid_vfio_config_write(PCIDevice *pdev, uint32_t addr,
@@ -98,7 +102,7 @@ static void ioasid_vfio_config_write(PCIDevice *pdev, uint32_t addr,
 
     pci_default_write_config(pdev, addr, val, len);
     if (s->attached && ioasid_vfio_nosnoop_enabled(s) != before) {
-        ioasid_vfio_update_noncoherent(s);
+        ioasid_vfio_update_noncoherent(s, false);
     }
 }
 
@@ -227,8 +231,10 @@ static void ioasid_vfio_start(IOASIDVFIOState *s)
     uint64_t before = s->nosnoop_bytes;
     int err;
 
-    /* The host table must say all the vIOMMU said before DMA uses it. */
-    ioasid_relay_flush(&s->relay);
+    /*
+     * The host table is final: the relay applies the vIOMMU's events when
+     * the vIOMMU commits an invalidation, before the guest sees it done.
+     */
     s->status = IOASID_VFIO_STATUS_BUSY;
     err = ioasid_vfio_do_dma(s, op, nosnoop);
     s->status = err ? IOASID_VFIO_STATUS_ERROR |
@@ -389,7 +395,7 @@ static void ioasid_vfio_reset(DeviceState *dev)
 
     ioasid_vfio_reset_regs(s);
     if (s->attached) {
-        ioasid_vfio_update_noncoherent(s);
+        ioasid_vfio_update_noncoherent(s, false);
     }
 }
 
@@ -497,14 +503,21 @@ static void ioasid_vfio_realize(PCIDevice *pdev, Error **errp)
         identity_flags = IOASID_DMA_MAP_FLAG_BLOCK_NOSNOOP;
     }
     path = object_get_canonical_path(OBJECT(s));
-    ioasid_noncoherent_add(&s->nc, OBJECT(s));
+    ioasid_noncoherent_add(&s->nc, OBJECT(s), s->noncoherent_holdoff_ms);
     ioasid_vfio_reset_regs(s);
-    ioasid_relay_start(&s->relay, s->be, s->ioasid,
-                       pci_device_iommu_address_space(pdev), identity_flags,
-                       path, ioasid_vfio_mappings_changed, s);
-    ioasid_vfio_update_noncoherent(s);
+    if (!ioasid_relay_start(&s->relay, s->be, s->ioasid,
+                            pci_device_iommu_address_space(pdev),
+                            identity_flags, path, ioasid_vfio_mappings_changed,
+                            s, errp)) {
+        goto fail_detach;
+    }
+    ioasid_vfio_update_noncoherent(s, false);
     return;
 
+fail_detach:
+    ioasid_noncoherent_remove(&s->nc);
+    ioasid_backend_detach(s->be, s->ioasid, s->dev_id);
+    s->attached = false;
 fail_free:
     ioasid_backend_free(s->be, s->ioasid);
 fail_unbind:
@@ -525,13 +538,17 @@ static void ioasid_vfio_exit(PCIDevice *pdev)
     }
 }
 
-/* Device Control arrived with the config space: recompute condition (a). */
+/*
+ * Device Control arrived with the config space: recompute condition (a),
+ * without hold-off: no guest ran under whatever the device said while
+ * its state was loading.
+ */
 static int ioasid_vfio_post_load(void *opaque, int version_id)
 {
     IOASIDVFIOState *s = opaque;
 
     if (s->attached) {
-        ioasid_vfio_update_noncoherent(s);
+        ioasid_vfio_update_noncoherent(s, true);
     }
     return 0;
 }
@@ -561,6 +578,13 @@ static const Property ioasid_vfio_properties[] = {
     DEFINE_PROP_SIGNED("nosnoop", IOASIDVFIOState, nosnoop,
                        IOASID_NOSNOOP_POLICY_AUTO, ioasid_vfio_prop_nosnoop,
                        int),
+    /*
+     * How long the device stays noncoherent after its conditions stop
+     * holding: under KVM each registration change zaps the VM's page
+     * tables, and the guest decides how often the conditions change.
+     */
+    DEFINE_PROP_UINT32("noncoherent-holdoff-ms", IOASIDVFIOState,
+                       noncoherent_holdoff_ms, 1000),
 };
 
 static void ioasid_vfio_class_init(ObjectClass *klass, void *data)

@@ -10,6 +10,7 @@
 #define SYSTEM_IOASID_NONCOHERENT_H
 
 #include "qemu/queue.h"
+#include "qemu/timer.h"
 #include "qom/object.h"
 
 /*
@@ -21,21 +22,36 @@
  *       the device's IOASID does not block it, or the host cannot block);
  *   (c) platform_nosnoop: the platform honours no-snoop;
  * and never when the host administrator denied it (nosnoop=deny).
+ *
+ * Hysteresis: a device becomes noncoherent as soon as the conditions hold
+ * (WBINVD must work before its first no-snoop DMA), but stops being so
+ * only once they have stayed false for @holdoff_ms of virtual time.
  */
 typedef struct IOASIDNoncoherentDevice {
     Object *owner;
+    uint32_t holdoff_ms;
     bool nosnoop_enabled;
     bool nosnoop_passes;
     bool platform_nosnoop;
     bool nosnoop_deny;
     bool noncoherent;
+    QEMUTimer *release_timer;   /* pending while held off */
     QTAILQ_ENTRY(IOASIDNoncoherentDevice) next;
 } IOASIDNoncoherentDevice;
 
-/* Register @dev (all conditions false) for device @owner. */
-void ioasid_noncoherent_add(IOASIDNoncoherentDevice *dev, Object *owner);
+/*
+ * Register @dev (all conditions false) for device @owner, which keeps
+ * its noncoherent standing @holdoff_ms after the conditions stop holding.
+ */
+void ioasid_noncoherent_add(IOASIDNoncoherentDevice *dev, Object *owner,
+                            uint32_t holdoff_ms);
 /* Take the conditions in @dev into account: call after changing them. */
 void ioasid_noncoherent_update(IOASIDNoncoherentDevice *dev);
+/*
+ * The same without hold-off, where no guest ran under the previous
+ * conditions (the end of an incoming migration).
+ */
+void ioasid_noncoherent_settle(IOASIDNoncoherentDevice *dev);
 /* Unregister @dev (as if it became coherent first). */
 void ioasid_noncoherent_remove(IOASIDNoncoherentDevice *dev);
 

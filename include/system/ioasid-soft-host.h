@@ -21,9 +21,11 @@ typedef struct IOASIDSoftHost IOASIDSoftHost;
 /*
  * @can_block_nosnoop: the modelled host IOMMU can force snooping (VT-d SC)
  * @platform_nosnoop: the modelled platform honours no-snoop TLPs
+ * @max_mappings: the most mappings an IOASID may hold (ENOSPC past it)
  */
 IOASIDSoftHost *ioasid_soft_host_new(bool can_block_nosnoop,
-                                     bool platform_nosnoop);
+                                     bool platform_nosnoop,
+                                     uint32_t max_mappings);
 void ioasid_soft_host_free(IOASIDSoftHost *host);
 
 /*
@@ -63,6 +65,8 @@ typedef struct IOASIDSoftSpaceInfo {
     uint64_t nosnoop_mappings;  /* mappings that let no-snoop through */
     uint64_t map_calls;         /* MAP_DMA calls received, failed included */
     uint64_t unmap_calls;       /* UNMAP_DMA calls received */
+    uint64_t failed_calls;      /* MAP_DMA and UNMAP_DMA calls that failed */
+    uint64_t quota_refused;     /* MAP_DMA calls refused with ENOSPC */
 } IOASIDSoftSpaceInfo;
 
 typedef void (*IOASIDSoftSpaceFn)(const IOASIDSoftSpaceInfo *info,
@@ -77,9 +81,14 @@ int ioasid_soft_host_get_space(IOASIDSoftHost *host, uint32_t ioasid,
 /* Call @fn for each IOASID, in increasing order. */
 void ioasid_soft_host_foreach_ioasid(IOASIDSoftHost *host,
                                      IOASIDSoftSpaceFn fn, void *opaque);
-/* Call @fn for each mapping of @ioasid, in increasing IOVA order. */
+/*
+ * Call @fn for each mapping of @ioasid that overlaps [@first, @last], in
+ * increasing IOVA order, at most @max times (0: no limit).
+ */
 int ioasid_soft_host_foreach_mapping(IOASIDSoftHost *host, uint32_t ioasid,
-                                     IOASIDSoftMappingFn fn, void *opaque);
+                                     uint64_t first, uint64_t last,
+                                     uint64_t max, IOASIDSoftMappingFn fn,
+                                     void *opaque);
 /* Call @fn for each device attached to @ioasid, in increasing order. */
 int ioasid_soft_host_foreach_device(IOASIDSoftHost *host, uint32_t ioasid,
                                     IOASIDSoftDeviceFn fn, void *opaque);

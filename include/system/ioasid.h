@@ -10,7 +10,6 @@
 #define SYSTEM_IOASID_H
 
 #include "qom/object.h"
-#include "qemu/notify.h"
 #include "exec/hwaddr.h"
 #include "qapi/qapi-types-ioasid.h"
 #include "uapi/linux/ioasid.h"
@@ -20,6 +19,9 @@ OBJECT_DECLARE_SIMPLE_TYPE(IOASIDBackend, IOASID)
 
 /* Id of the context devices use when none is named. */
 #define IOASID_DEFAULT_ID "ioasid-default"
+
+/* Mappings per IOASID unless max-mappings says otherwise (as VFIO type1) */
+#define IOASID_DEFAULT_MAX_MAPPINGS 65535
 
 /*
  * What a host offers: one function per /dev/ioasid operation.  Each
@@ -50,8 +52,12 @@ typedef struct IOASIDHostOps {
     int (*dma_translate)(IOASIDBackend *be, uint32_t dev_id, hwaddr iova,
                          bool is_write, hwaddr *addr, hwaddr *len,
                          bool *block_nosnoop);
-    /* Introspection for query-ioasid */
-    IoasidSpaceInfoList *(*query)(IOASIDBackend *be);
+    /*
+     * Introspection for query-ioasid: every IOASID, with the mappings that
+     * overlap [@first, @last], at most @max of them each (0: all).
+     */
+    IoasidSpaceInfoList *(*query)(IOASIDBackend *be, uint64_t first,
+                                  uint64_t last, uint64_t max);
 } IOASIDHostOps;
 
 struct IOASIDBackend {
@@ -61,14 +67,13 @@ struct IOASIDBackend {
     bool host_snoop_control;
     bool platform_nosnoop;
     IoasidEnforceSnoop enforce_snoop;
+    uint32_t max_mappings;
 
     /* state */
     const IOASIDHostOps *ops;
     void *host;                 /* the ops' own state */
     uint32_t next_dev_id;
     GHashTable *devices;        /* dev_id -> QOM path of the bound device */
-    /* users with host calls pending, to flush before introspection */
-    NotifierList flush_notifiers;
     QTAILQ_ENTRY(IOASIDBackend) next;
 };
 
@@ -83,6 +88,8 @@ IOASIDBackend *ioasid_backend_find(const char *id, Error **errp);
 /* Whether the host can force snooping / honours no-snoop */
 bool ioasid_backend_can_block_nosnoop(IOASIDBackend *be);
 bool ioasid_backend_platform_nosnoop(IOASIDBackend *be);
+/* The most mappings one IOASID may hold */
+uint32_t ioasid_backend_max_mappings(IOASIDBackend *be);
 
 /* Bind a device to the context; returns its dev_id. */
 uint32_t ioasid_backend_bind_device(IOASIDBackend *be, Object *dev);
@@ -108,10 +115,6 @@ int ioasid_backend_dma_translate(IOASIDBackend *be, uint32_t dev_id,
 /* How many mappings @ioasid has, and how many let no-snoop through */
 bool ioasid_backend_mapping_counts(IOASIDBackend *be, uint32_t ioasid,
                                    uint64_t *total, uint64_t *nosnoop);
-
-/* @n is called before anything reads the context's host tables. */
-void ioasid_backend_add_flush_notifier(IOASIDBackend *be, Notifier *n);
-void ioasid_backend_remove_flush_notifier(Notifier *n);
 
 /* The QOM path of device @dev_id, for introspection */
 const char *ioasid_backend_device_path(IOASIDBackend *be, uint32_t dev_id);

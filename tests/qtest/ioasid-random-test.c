@@ -1,5 +1,27 @@
 /*
- * QTest: placeholder, filled in by the robustness work (issue 7)
+ * QTest: seeded, structured random programming of intel-iommu, checked
+ * against an independent model of the VT-d tables (libqos/vtd-oracle.c)
+ *
+ * Each case starts a q35 with intel-iommu and ioasid-vfio devices, then
+ * plays a random guest: second-level tables with 4K/2M/1G leaves anywhere
+ * (across the interrupt window too), aliased tables, tables of the wrong
+ * level, reserved bits at every level, entries pointing outside RAM or at
+ * MMIO, root/context/PASID changes and teardowns, TE toggles, SRTP, and
+ * every kind of invalidation; device DMA at IOVAs taken mostly from the
+ * expected table; Enable No Snoop writes.
+ *
+ * The check: after each guest table write the oracle is evaluated for
+ * every device; where the grants changed, the device's IOVA range is
+ * dirty, tagged with what invalidation makes the change effective (page
+ * table entries, context entries, PASID entries, a new root).  The host
+ * table (query-ioasid) must equal the oracle's table everywhere outside
+ * the dirty ranges, at all times, and so everywhere once the guest has
+ * invalidated what it changed.  DMA must do what the host table says.
+ *
+ * Environment: IOASID_RANDOM_SEED (a number, or "random"),
+ * IOASID_RANDOM_STEPS (steps per case), IOASID_RANDOM_SKIP (a comma
+ * separated list of known product bug classes not to generate, see
+ * skip_classes[]), IOASID_RANDOM_VERBOSE=1 (log every operation).
  *
  * Copyright (c) 2026 The qemu-ioasid authors
  *
@@ -8,9 +30,2102 @@
 
 #include "qemu/osdep.h"
 #include "libqtest.h"
+#include "libqos/ioasid-vfio.h"
+#include "libqos/vtd.h"
+#include "libqos/vtd-oracle.h"
+
+/* Guest memory (-m 2G: RAM is [0, 2 GiB), see the identity template) */
+#define TABLES          0x01000000ULL   /* root, context, PASID, queue */
+#define TABLES_SIZE     0x00400000ULL
+#define POOL            0x02000000ULL   /* second-level tables */
+#define POOL_PAGES      64
+#define GUARD           0x3ff00000ULL   /* never a DMA target */
+#define DATA            0x40000000ULL   /* leaf targets, DMA writes */
+#define DATA_SIZE       0x40000000ULL
+#define RAM_END         0x80000000ULL
+#define BAD_GPA         0x100000000ULL  /* not guest memory */
+#define PG              4096ULL
+#define MB2             0x200000ULL
+#define GB1             0x40000000ULL
+
+#define MAX_DEV         3
+#define RING            24
+#define CTX_ID          "ioasid-default"
+
+/* Second-level entry bits (VT-d 3.x 9.8) */
+#define SL_R            QVTD_SL_R
+#define SL_W            QVTD_SL_W
+#define SL_RW           QVTD_SL_RW
+#define SL_PS           QVTD_SL_PS
+#define SL_SNP          QVTD_SL_SNP
+#define ADDR_MASK       0x0000fffffffff000ULL
+
+/* What makes a change effective */
+enum {
+    K_PTE = 1,          /* IOTLB invalidation (or stronger) */
+    K_CTX = 2,          /* context-cache invalidation */
+    K_PASID = 4,        /* PASID-cache or context-cache invalidation */
+    K_ROOT = 8,         /* global context-cache invalidation (after SRTP) */
+    K_ALL = 15,
+};
+
+/*
+ * Known product bug classes: IOASID_RANDOM_SKIP=name,... stops generating
+ * the guest behaviour that triggers them, so the rest can be exercised.
+ */
+static const char *const skip_classes[] = {
+    "strict-pasid-rsvd",    /* PASID dir/entry reserved bits */
+    "strict-pdts",          /* RID_PASID beyond PDTS */
+    "strict-snp-legacy",    /* SNP in legacy tables, SC off, SM capable */
+    "psi-unaligned",        /* page-selective address not aligned to AM */
+    NULL
+};
+
+typedef struct Case {
+    const char *name;
+    bool scalable;              /* the tables are in scalable mode */
+    bool scalable_cap;          /* x-scalable-mode=on */
+    bool sc;                    /* snoop-control=on */
+    bool qi;                    /* queued invalidation from the start */
+    bool qi_toggle;             /* switch between register and queued */
+    bool shared;                /* the devices share a domain and table */
+    int ndev;
+    uint8_t slot[MAX_DEV];
+    const char *devopts[MAX_DEV];
+    const char *ctxopts;        /* -object ioasid,id=ioasid-default,... */
+    bool host_can_block;
+    bool platform_nosnoop;
+    unsigned steps;
+} Case;
+
+typedef struct DirtySeg {
+    uint64_t first;
+    uint64_t last;
+    unsigned kinds;
+} DirtySeg;
+
+typedef struct Dev {
+    QIoasidVfio *d;
+    char *path;
+    uint8_t devfn;
+    QVtdDevice od;
+    GArray *expected;           /* the oracle's table, normalised */
+    QVtdDevState st;
+    GArray *dirty;              /* DirtySeg */
+    GArray *dirty_dids;         /* uint16_t: DIDs it had while dirty */
+    bool nosnoop_en;            /* Device Control Enable No Snoop */
+    /* scalable: PASID directory and the two PASID tables */
+    uint64_t pdir;
+    uint64_t ptab[2];
+} Dev;
+
+typedef struct Rt {
+    const Case *c;
+    uint64_t seed;
+    GRand *rnd;
+    QTestState *qts;
+    QVTD v;
+    QVtdOracle o;
+    Dev dev[MAX_DEV];
+    int ndev;
+    bool te;
+    uint64_t root[2];           /* root tables A and B */
+    uint64_t rtaddr;            /* latched */
+    uint64_t ctab[2];           /* context tables */
+    uint64_t pool[POOL_PAGES];
+    int level[POOL_PAGES];      /* the level each pool page is made for */
+    GHashTable *shadow;         /* page -> uint64_t[512]: what we wrote */
+    /* the current table-write transaction */
+    unsigned tx_kind;
+    GArray *tx_undo;            /* (addr, old value) pairs */
+    unsigned step;
+    char *ring[RING];
+    unsigned ring_n;
+    bool failed;
+    bool verbose;
+    bool skip[ARRAY_SIZE(skip_classes)];
+    unsigned stats[16];
+} Rt;
+
+enum {
+    ST_WRITES, ST_REVERTED, ST_INVS, ST_CHECKS, ST_DMA, ST_DMA_DONE,
+    ST_DMA_FAULT, ST_DMA_SKIPPED, ST_TE, ST_SRTP, ST_FAULTS,
+};
+
+static Rt *current_rt;
+
+static uint64_t base_seed(void);
+
+/* ---- randomness ---- */
+
+static unsigned rnd(Rt *rt, unsigned n)
+{
+    return g_rand_int_range(rt->rnd, 0, n);
+}
+
+static bool chance(Rt *rt, unsigned percent)
+{
+    return rnd(rt, 100) < percent;
+}
+
+static uint64_t rnd64(Rt *rt)
+{
+    return ((uint64_t)g_rand_int(rt->rnd) << 32) | g_rand_int(rt->rnd);
+}
+
+static bool skipping(Rt *rt, const char *cls)
+{
+    unsigned i;
+
+    for (i = 0; skip_classes[i]; i++) {
+        if (!strcmp(skip_classes[i], cls)) {
+            return rt->skip[i];
+        }
+    }
+    g_assert_not_reached();
+}
+
+/* ---- the operation log and failure reports ---- */
+
+static void G_GNUC_PRINTF(2, 3) op_log(Rt *rt, const char *fmt, ...)
+{
+    va_list ap;
+    char *s;
+
+    va_start(ap, fmt);
+    s = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    g_free(rt->ring[rt->ring_n % RING]);
+    rt->ring[rt->ring_n % RING] = g_strdup_printf("step %u: %s", rt->step, s);
+    rt->ring_n++;
+    if (rt->verbose) {
+        g_test_message("step %u: %s", rt->step, s);
+    }
+    g_free(s);
+}
+
+static void print_ring(Rt *rt, GString *out)
+{
+    unsigned i, first = rt->ring_n > RING ? rt->ring_n - RING : 0;
+
+    g_string_append_printf(out, "  last operations:\n");
+    for (i = first; i < rt->ring_n; i++) {
+        g_string_append_printf(out, "    %s\n", rt->ring[i % RING]);
+    }
+}
+
+static void report_header(Rt *rt, GString *out)
+{
+    g_string_append_printf(out, "ioasid-random %s: FAILED at step %u "
+                           "(reproduce: IOASID_RANDOM_SEED=%" PRIu64
+                           " IOASID_RANDOM_STEPS=%u -p /x86_64/ioasid-vfio/"
+                           "random/%s)\n", rt->c->name, rt->step, base_seed(),
+                           rt->step + 1, rt->c->name);
+}
+
+static void G_GNUC_PRINTF(3, 4) fail(Rt *rt, GString *detail,
+                                     const char *fmt, ...)
+{
+    g_autoptr(GString) out = g_string_new(NULL);
+    va_list ap;
+
+    report_header(rt, out);
+    g_string_append(out, "  ");
+    va_start(ap, fmt);
+    g_string_append_vprintf(out, fmt, ap);
+    va_end(ap);
+    g_string_append_c(out, '\n');
+    if (detail) {
+        g_string_append(out, detail->str);
+    }
+    print_ring(rt, out);
+    fprintf(stderr, "%s", out->str);
+    g_test_message("%s", out->str);
+    rt->failed = true;
+    g_test_fail();
+}
+
+/* QEMU died or a libqtest assertion fired: say where we were */
+static void abort_report(void *opaque)
+{
+    Rt *rt = current_rt;
+    g_autoptr(GString) out = g_string_new(NULL);
+
+    if (!rt || rt->failed) {
+        return;
+    }
+    report_header(rt, out);
+    g_string_append(out, "  aborted (QEMU died, hung up or an assertion "
+                    "failed)\n");
+    print_ring(rt, out);
+    fprintf(stderr, "%s", out->str);
+}
+
+/* ---- guest memory: every table write goes through here ---- */
+
+static uint64_t *shadow_page(Rt *rt, uint64_t addr)
+{
+    uint64_t pfn = addr & ~(PG - 1);
+    uint64_t *p = g_hash_table_lookup(rt->shadow, &pfn);
+
+    if (!p) {
+        /* table pages start zeroed (qvtd_alloc_page, the pool memset) */
+        p = g_new0(uint64_t, PG / 8);
+        g_hash_table_insert(rt->shadow, g_memdup2(&pfn, sizeof(pfn)), p);
+    }
+    return p;
+}
+
+static uint64_t rd(Rt *rt, uint64_t addr)
+{
+    return shadow_page(rt, addr)[(addr & (PG - 1)) / 8];
+}
+
+static void wr_raw(Rt *rt, uint64_t addr, uint64_t val)
+{
+    shadow_page(rt, addr)[(addr & (PG - 1)) / 8] = val;
+    qtest_writeq(rt->qts, addr, val);
+}
+
+/* ---- dirty ranges ---- */
+
+/* Over [first, last]: kinds = (kinds & and) | or; fills gaps if @or */
+static void paint(GArray *segs, uint64_t first, uint64_t last, unsigned and,
+                  unsigned or)
+{
+    GArray *out = g_array_new(false, false, sizeof(DirtySeg));
+    uint64_t x = first;
+    bool done = false;
+    unsigned i;
+
+    for (i = 0; i < segs->len; i++) {
+        DirtySeg s = g_array_index(segs, DirtySeg, i);
+
+        if (s.last < first || s.first > last || done) {
+            g_array_append_val(out, s);
+            continue;
+        }
+        if (s.first < first) {
+            DirtySeg head = { s.first, first - 1, s.kinds };
+
+            g_array_append_val(out, head);
+            s.first = first;
+        }
+        if (or && s.first > x) {
+            DirtySeg gap = { x, s.first - 1, or };
+
+            g_array_append_val(out, gap);
+        }
+        {
+            DirtySeg mid = { s.first, MIN(s.last, last),
+                             (s.kinds & and) | or };
+
+            g_array_append_val(out, mid);
+        }
+        if (s.last > last) {
+            DirtySeg tail = { last + 1, s.last, s.kinds };
+
+            g_array_append_val(out, tail);
+            done = true;
+        } else if (s.last == last) {
+            done = true;
+        } else {
+            x = s.last + 1;
+        }
+    }
+    if (or && !done) {
+        DirtySeg gap = { x, last, or };
+
+        g_array_append_val(out, gap);
+    }
+    /* sort (the gap may come after later segments), drop empty, merge */
+    g_array_set_size(segs, 0);
+    for (i = 0; i < out->len; i++) {
+        DirtySeg *s = &g_array_index(out, DirtySeg, i);
+        unsigned j = segs->len;
+
+        if (!s->kinds) {
+            continue;
+        }
+        while (j > 0 && g_array_index(segs, DirtySeg, j - 1).first >
+               s->first) {
+            j--;
+        }
+        g_array_insert_val(segs, j, *s);
+    }
+    for (i = 1; i < segs->len; i++) {
+        DirtySeg *p = &g_array_index(segs, DirtySeg, i - 1);
+        DirtySeg *s = &g_array_index(segs, DirtySeg, i);
+
+        if (p->last + 1 == s->first && p->kinds == s->kinds) {
+            p->last = s->last;
+            g_array_remove_index(segs, i);
+            i--;
+        }
+    }
+    g_array_free(out, true);
+}
+
+static void dirty_add_did(Dev *dev, const QVtdDevState *st)
+{
+    unsigned i;
+
+    if (!st->has_did) {
+        return;
+    }
+    for (i = 0; i < dev->dirty_dids->len; i++) {
+        if (g_array_index(dev->dirty_dids, uint16_t, i) == st->did) {
+            return;
+        }
+    }
+    g_array_append_val(dev->dirty_dids, st->did);
+}
+
+static bool dirty_has_did(Dev *dev, uint16_t did)
+{
+    unsigned i;
+
+    if (dev->st.has_did && dev->st.did == did) {
+        return true;
+    }
+    for (i = 0; i < dev->dirty_dids->len; i++) {
+        if (g_array_index(dev->dirty_dids, uint16_t, i) == did) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A change became effective for @dev over [first, last] */
+static void clean(Dev *dev, uint64_t first, uint64_t last, unsigned kinds)
+{
+    paint(dev->dirty, first, last, ~kinds, 0);
+    if (!dev->dirty->len) {
+        g_array_set_size(dev->dirty_dids, 0);
+    }
+}
+
+static void clean_all(Rt *rt, unsigned kinds)
+{
+    int i;
+
+    for (i = 0; i < rt->ndev; i++) {
+        clean(&rt->dev[i], 0, UINT64_MAX, kinds);
+    }
+}
+
+static GArray *dirty_ranges(Dev *dev)
+{
+    GArray *r = qvtd_ranges_new();
+    unsigned i;
+
+    for (i = 0; i < dev->dirty->len; i++) {
+        DirtySeg *s = &g_array_index(dev->dirty, DirtySeg, i);
+
+        qvtd_ranges_add(r, s->first, s->last);
+    }
+    return r;
+}
+
+/* ---- the oracle ---- */
+
+/* Evaluate every device; false if some table grants beyond the budget */
+static bool eval_all(Rt *rt, GArray **out, QVtdDevState *st)
+{
+    bool ok = true;
+    int i;
+
+    qvtd_oracle_begin(&rt->o);
+    for (i = 0; i < rt->ndev; i++) {
+        out[i] = qvtd_oracle_expected(&rt->o, &rt->dev[i].od, &st[i]);
+        ok = ok && out[i];
+    }
+    if (!ok) {
+        for (i = 0; i < rt->ndev; i++) {
+            if (out[i]) {
+                g_array_free(out[i], true);
+            }
+        }
+    }
+    return ok;
+}
+
+/*
+ * Take the new evaluation; where a device's grants changed, they are
+ * dirty with @kind (0: the change is effective at once).
+ */
+static void take_eval(Rt *rt, GArray **exp, QVtdDevState *st, unsigned kind)
+{
+    int i;
+    unsigned j;
+
+    for (i = 0; i < rt->ndev; i++) {
+        Dev *dev = &rt->dev[i];
+        g_autoptr(GArray) diff = qvtd_maps_diff(dev->expected, exp[i]);
+
+        if (kind && diff->len) {
+            for (j = 0; j < diff->len; j++) {
+                QVtdRange *r = &g_array_index(diff, QVtdRange, j);
+
+                paint(dev->dirty, r->first, r->last, ~0u, kind);
+            }
+            dirty_add_did(dev, &dev->st);
+            dirty_add_did(dev, &st[i]);
+        }
+        g_array_free(dev->expected, true);
+        dev->expected = exp[i];
+        dev->st = st[i];
+    }
+}
+
+/* Re-evaluate after a change that is effective at once (TE) */
+static void reeval(Rt *rt, unsigned kind)
+{
+    GArray *exp[MAX_DEV];
+    QVtdDevState st[MAX_DEV];
+
+    g_assert_true(eval_all(rt, exp, st));
+    take_eval(rt, exp, st, kind);
+}
+
+/* ---- table writes, as transactions ---- */
+
+static void tx_begin(Rt *rt, unsigned kind)
+{
+    rt->tx_kind = kind;
+    g_array_set_size(rt->tx_undo, 0);
+}
+
+static void tx_write(Rt *rt, uint64_t addr, uint64_t val)
+{
+    uint64_t undo[2] = { addr, rd(rt, addr) };
+
+    g_array_append_vals(rt->tx_undo, undo, 2);
+    wr_raw(rt, addr, val);
+}
+
+/*
+ * The guest wrote: evaluate.  If the tables now grant more than the walk
+ * budget, put the old values back (nothing read them in between) and
+ * return false.
+ */
+static bool tx_commit(Rt *rt)
+{
+    GArray *exp[MAX_DEV];
+    QVtdDevState st[MAX_DEV];
+    int i;
+
+    rt->stats[ST_WRITES]++;
+    if (!eval_all(rt, exp, st)) {
+        for (i = rt->tx_undo->len - 2; i >= 0; i -= 2) {
+            wr_raw(rt, g_array_index(rt->tx_undo, uint64_t, i),
+                   g_array_index(rt->tx_undo, uint64_t, i + 1));
+        }
+        rt->stats[ST_REVERTED]++;
+        op_log(rt, "  (reverted: over the walk budget)");
+        return false;
+    }
+    take_eval(rt, exp, st, rt->tx_kind);
+    return true;
+}
+
+/* One entry of @n quadwords, written as one guest update */
+static bool write_entry(Rt *rt, unsigned kind, uint64_t addr,
+                        const uint64_t *val, int n)
+{
+    int i;
+
+    tx_begin(rt, kind);
+    for (i = 0; i < n; i++) {
+        tx_write(rt, addr + 8 * i, val[i]);
+    }
+    return tx_commit(rt);
+}
+
+static bool write_q(Rt *rt, unsigned kind, uint64_t addr, uint64_t val)
+{
+    return write_entry(rt, kind, addr, &val, 1);
+}
+
+/* ---- where things are ---- */
+
+static int pool_index(Rt *rt, uint64_t addr)
+{
+    if (addr < POOL || addr >= POOL + POOL_PAGES * PG) {
+        return -1;
+    }
+    return (addr - POOL) / PG;
+}
+
+/* A pool page made for @level */
+static uint64_t pool_page(Rt *rt, int level)
+{
+    int n = 0, pick, i;
+
+    for (i = 0; i < POOL_PAGES; i++) {
+        n += rt->level[i] == level;
+    }
+    pick = rnd(rt, n);
+    for (i = 0; i < POOL_PAGES; i++) {
+        if (rt->level[i] == level && !pick--) {
+            return rt->pool[i];
+        }
+    }
+    g_assert_not_reached();
+}
+
+static int active_root(Rt *rt)
+{
+    uint64_t a = rt->rtaddr & ADDR_MASK;
+
+    return a == rt->root[0] ? 0 : a == rt->root[1] ? 1 : -1;
+}
+
+/* The context table @dev's root entry (of the active root) points to */
+static int ctab_in_use(Rt *rt, Dev *dev)
+{
+    int r = active_root(rt);
+    uint64_t e;
+
+    if (r < 0) {
+        return -1;
+    }
+    e = rd(rt, rt->root[r] + (rt->c->scalable && dev->devfn >= 128 ? 8 : 0));
+    e &= ADDR_MASK;
+    return e == rt->ctab[0] ? 0 : e == rt->ctab[1] ? 1 : -1;
+}
+
+static uint64_t ctx_entry(Rt *rt, int t, Dev *dev)
+{
+    return rt->c->scalable ? rt->ctab[t] + 32 * (dev->devfn & 0x7f)
+                           : rt->ctab[t] + 16 * dev->devfn;
+}
+
+static uint64_t pasid_entry(Dev *dev, uint32_t pasid)
+{
+    return dev->ptab[(pasid >> 6) & 1] + 64 * (pasid & 0x3f);
+}
+
+static uint16_t home_did(Rt *rt, int i)
+{
+    return rt->c->shared ? 5 : 5 + i;
+}
+
+static uint64_t home_root(Rt *rt, int i)
+{
+    return rt->pool[rt->c->shared ? 0 : i];
+}
+
+/* An index that is likely to make an interesting IOVA at @level */
+static unsigned pick_index(Rt *rt, int level)
+{
+    static const unsigned l4[] = { 0, 0, 0, 1, 511 };
+    static const unsigned l3[] = { 0, 1, 2, 3, 3, 3, 511 };
+    static const unsigned l2[] = { 0, 1, 2, 502, 503, 503, 503, 504, 511 };
+    static const unsigned l1[] = { 0, 1, 2, 3, 255, 256, 511 };
+    static const unsigned *const sets[] = { NULL, l1, l2, l3, l4 };
+    static const unsigned lens[] = {
+        0, ARRAY_SIZE(l1), ARRAY_SIZE(l2), ARRAY_SIZE(l3), ARRAY_SIZE(l4),
+    };
+
+    if (level < 1 || level > 4 || chance(rt, 25)) {
+        return rnd(rt, 512);
+    }
+    return sets[level][rnd(rt, lens[level])];
+}
+
+static unsigned pick_perm(Rt *rt)
+{
+    unsigned r = rnd(rt, 100);
+
+    return r < 65 ? SL_RW : r < 80 ? SL_R : r < 90 ? SL_W : 0;
+}
+
+/* A leaf target for a page of @size: mostly the data area */
+static uint64_t pick_target(Rt *rt, uint64_t size)
+{
+    static const uint64_t bad4k[] = {
+        0xfed90000ULL,          /* intel-iommu registers */
+        0xfec00000ULL,          /* IOAPIC */
+        0xfee00000ULL,          /* APIC */
+        0xe0000000ULL,          /* PCI hole (BARs) */
+        0xb0000000ULL,          /* PCIe MMCONFIG */
+        RAM_END,                /* just past RAM */
+        RAM_END - PG,           /* the last RAM page */
+        BAD_GPA,                /* above 4 GiB: nothing */
+        0xfffff000ULL,          /* BIOS ROM (read-only) */
+        0xcf000ULL,             /* PAM: read-only shadow */
+        0xef000ULL,
+        0x9f000ULL,             /* low RAM */
+    };
+    static const uint64_t bad2m[] = {
+        RAM_END - MB2,          /* the last 2M of RAM */
+        RAM_END, 0xfee00000ULL, 0xffe00000ULL, 0, BAD_GPA, 0xe0000000ULL,
+    };
+    static const uint64_t bad1g[] = { 0, RAM_END, 0xc0000000ULL, BAD_GPA };
+
+    if (chance(rt, 82)) {
+        return DATA + (rnd64(rt) % (DATA_SIZE / size)) * size;
+    }
+    if (size == PG) {
+        return bad4k[rnd(rt, ARRAY_SIZE(bad4k))];
+    } else if (size == MB2) {
+        return bad2m[rnd(rt, ARRAY_SIZE(bad2m))];
+    }
+    return bad1g[rnd(rt, ARRAY_SIZE(bad1g))];
+}
+
+/* SNP for a new leaf: allowed, reserved, or reserved only by the spec */
+static uint64_t pick_snp(Rt *rt)
+{
+    const Case *c = rt->c;
+
+    if (c->sc || c->scalable) {
+        return chance(rt, 50) ? SL_SNP : 0;
+    }
+    if (c->scalable_cap && skipping(rt, "strict-snp-legacy")) {
+        return 0;
+    }
+    return chance(rt, 5) ? SL_SNP : 0;
+}
+
+static uint64_t make_leaf(Rt *rt, int level)
+{
+    uint64_t size = 1ULL << (12 + 9 * (level - 1));
+
+    return pick_target(rt, size) | pick_perm(rt) | pick_snp(rt) |
+           (level > 1 ? SL_PS : 0);
+}
+
+/* A reserved bit of a second-level entry at @level, given its kind */
+static uint64_t pick_sl_reserved(Rt *rt, uint64_t e, int level)
+{
+    bool large = (level == 2 || level == 3) && (e & SL_PS);
+
+    switch (rnd(rt, 4)) {
+    case 0:
+        return 1ULL << 62;
+    case 1:
+        return 1ULL << (48 + rnd(rt, 4));
+    case 2:
+        if (large) {
+            return 1ULL << (12 + rnd(rt, level == 2 ? 9 : 18));
+        }
+        return level == 4 ? SL_PS : level > 1 ? SL_SNP : 1ULL << 62;
+    default:
+        return level > 1 && !large ? SL_SNP : 1ULL << 51;
+    }
+}
+
+static const char *kind_str(unsigned kind)
+{
+    switch (kind) {
+    case K_PTE:
+        return "pte";
+    case K_CTX:
+        return "context";
+    case K_PASID:
+        return "pasid";
+    default:
+        return "?";
+    }
+}
+
+static bool log_write(Rt *rt, unsigned kind, uint64_t addr, uint64_t val,
+                      const char *what)
+{
+    op_log(rt, "%s write [0x%" PRIx64 "] = 0x%016" PRIx64 " (%s)",
+           kind_str(kind), addr, val, what);
+    return write_q(rt, kind, addr, val);
+}
+
+/* ---- second-level table operations ---- */
+
+/* Whether @e at @level is a directory entry into the pool */
+static bool sl_dir_entry(Rt *rt, uint64_t e, int level)
+{
+    return level > 1 && (e & SL_RW) && !((level <= 3) && (e & SL_PS)) &&
+           !(e & (SL_SNP | (1ULL << 62) | 0x000f000000000000ULL)) &&
+           pool_index(rt, e & ADDR_MASK) >= 0;
+}
+
+/* The table a device walks from, for structured operations */
+static uint64_t sl_top(Rt *rt, Dev *dev, int *levels)
+{
+    if (dev->st.mode == QVTD_MODE_SL && pool_index(rt, dev->st.slpt) >= 0) {
+        *levels = dev->st.levels;
+        return dev->st.slpt;
+    }
+    *levels = 4;
+    return pool_page(rt, 4);
+}
+
+/*
+ * Like a guest driver mapping one page: walk down from the device's table
+ * at interesting indices, creating directory entries from the pool where
+ * there are none (or a leaf is in the way), then write the leaf.
+ */
+static void op_sl_map(Rt *rt, Dev *dev)
+{
+    int levels, level, leaf = chance(rt, 60) ? 1 : chance(rt, 75) ? 2 : 3;
+    uint64_t table = sl_top(rt, dev, &levels);
+    uint64_t iova = 0;
+
+    leaf = MIN(leaf, levels - 1);
+    for (level = levels; level > leaf; level--) {
+        unsigned idx = pick_index(rt, level);
+        uint64_t slot = table + 8 * idx, e = rd(rt, slot);
+
+        iova |= (uint64_t)idx << (12 + 9 * (level - 1));
+        if (!sl_dir_entry(rt, e, level) || chance(rt, 3)) {
+            uint64_t child = chance(rt, 90) ? pool_page(rt, level - 1)
+                                            : rt->pool[rnd(rt, POOL_PAGES)];
+
+            e = child | (chance(rt, 92) ? SL_RW : chance(rt, 50) ? SL_R
+                                                                  : SL_W);
+            if (!log_write(rt, K_PTE, slot, e, "directory")) {
+                return;
+            }
+        }
+        table = e & ADDR_MASK;
+    }
+    {
+        unsigned idx = pick_index(rt, leaf);
+        g_autofree char *what = NULL;
+        uint64_t e = make_leaf(rt, leaf);
+
+        iova |= (uint64_t)idx << (12 + 9 * (leaf - 1));
+        what = g_strdup_printf("%s leaf for IOVA 0x%" PRIx64 " of %s",
+                               leaf == 1 ? "4K" : leaf == 2 ? "2M" : "1G",
+                               iova, dev->path);
+        log_write(rt, K_PTE, table + 8 * idx, e, what);
+    }
+}
+
+/* Clear (or take the permissions of) an entry on a device's path */
+static void op_sl_unmap(Rt *rt, Dev *dev)
+{
+    int levels, level, stop;
+    uint64_t table = sl_top(rt, dev, &levels);
+
+    stop = 1 + rnd(rt, levels);
+    for (level = levels; level >= 1; level--) {
+        unsigned idx = pick_index(rt, level);
+        uint64_t slot = table + 8 * idx, e = rd(rt, slot);
+
+        if (level == stop || !sl_dir_entry(rt, e, level)) {
+            if (chance(rt, 70)) {
+                log_write(rt, K_PTE, slot, 0, "clear");
+            } else {
+                log_write(rt, K_PTE, slot, e & ~(uint64_t)SL_RW,
+                          "take R and W");
+            }
+            return;
+        }
+        table = e & ADDR_MASK;
+    }
+}
+
+/* Any entry of any pool table: aliasing, wrong levels, garbage */
+static void op_sl_chaos(Rt *rt)
+{
+    int pi = rnd(rt, POOL_PAGES), level = rt->level[pi];
+    uint64_t slot = rt->pool[pi] + 8 * pick_index(rt, level);
+    uint64_t e = rd(rt, slot);
+    unsigned r = rnd(rt, 100);
+    const char *what;
+
+    if (r < 25) {
+        e = make_leaf(rt, level == 4 ? 1 + rnd(rt, 3) : level);
+        if (level == 4) {
+            e |= SL_PS;         /* reserved at level 4 */
+        }
+        what = "leaf";
+    } else if (r < 55) {
+        int to = chance(rt, 10) ? pi : rnd(rt, POOL_PAGES);
+
+        e = rt->pool[to] | (chance(rt, 90) ? SL_RW : SL_R);
+        what = to == pi ? "points to itself" : "points to any table";
+    } else if (r < 68) {
+        e = 0;
+        what = "clear";
+    } else if (r < 85) {
+        static const uint64_t flips[] = { SL_R, SL_W, SL_SNP, SL_PS };
+        uint64_t f = flips[rnd(rt, ARRAY_SIZE(flips))];
+
+        if (f == SL_SNP && !rt->c->sc && !rt->c->scalable &&
+            rt->c->scalable_cap && skipping(rt, "strict-snp-legacy")) {
+            f = SL_R;
+        }
+        e ^= f;
+        what = "flip a bit";
+    } else if (r < 94) {
+        e |= pick_sl_reserved(rt, e, level);
+        what = "reserved bit";
+    } else {
+        static const uint64_t nowhere[] = {
+            BAD_GPA, BAD_GPA + 0x5000, 0x7ffffffff000ULL, 0xfec00000ULL,
+            RAM_END,
+        };
+
+        e = nowhere[rnd(rt, ARRAY_SIZE(nowhere))] | SL_RW;
+        what = "points outside RAM";
+    }
+    log_write(rt, K_PTE, slot, e, what);
+}
+
+/* ---- root, context and PASID operations ---- */
+
+static uint16_t pick_did(Rt *rt)
+{
+    unsigned r = rnd(rt, 100);
+    Dev *dev = &rt->dev[rnd(rt, rt->ndev)];
+
+    if (r < 55 && dev->st.has_did) {
+        return dev->st.did;
+    } else if (r < 70 && dev->dirty_dids->len) {
+        return g_array_index(dev->dirty_dids, uint16_t,
+                             rnd(rt, dev->dirty_dids->len));
+    } else if (r < 85) {
+        return home_did(rt, rnd(rt, rt->ndev));
+    }
+    return rnd(rt, 10);
+}
+
+static uint64_t pick_sl_root(Rt *rt, unsigned *aw)
+{
+    *aw = chance(rt, 85) ? 2 : 1;
+    return pool_page(rt, *aw == 2 ? 4 : 3);
+}
+
+static int pick_ctab(Rt *rt, Dev *dev)
+{
+    int t = ctab_in_use(rt, dev);
+
+    return t < 0 || chance(rt, 15) ? (int)rnd(rt, 2) : t;
+}
+
+static void op_root(Rt *rt)
+{
+    int r = active_root(rt) < 0 || chance(rt, 20) ? rnd(rt, 2)
+                                                   : active_root(rt);
+    uint64_t addr = rt->root[r];
+    uint64_t e[2] = { rd(rt, addr), rd(rt, addr + 8) };
+    int half = rt->c->scalable ? rnd(rt, 2) : 0;
+    unsigned x = rnd(rt, 100);
+    const char *what;
+
+    if (x < 30) {
+        e[half] ^= 1;
+        what = "toggle present";
+    } else if (x < 55) {
+        e[half] = rt->ctab[rnd(rt, 2)] | (e[half] & 1);
+        what = "context table";
+    } else if (x < 70) {
+        if (chance(rt, 50)) {
+            e[half] |= 1ULL << (1 + rnd(rt, 11));
+        } else {
+            e[half] |= 1ULL << (48 + rnd(rt, 16));
+        }
+        if (!rt->c->scalable && chance(rt, 30)) {
+            e[1] |= 1ULL << rnd(rt, 64);
+        }
+        what = "reserved bit";
+    } else if (x < 80) {
+        e[half] = BAD_GPA | 1;
+        what = "context table outside RAM";
+    } else {
+        e[0] = rt->ctab[0] | 1;
+        e[1] = rt->c->scalable ? rt->ctab[0] | 1 : 0;
+        what = "restore";
+    }
+    op_log(rt, "root %c entry = 0x%" PRIx64 " 0x%" PRIx64 " (%s%s)",
+           'A' + r, e[0], e[1], what,
+           r == active_root(rt) ? "" : ", inactive root");
+    write_entry(rt, K_CTX, addr, e, 2);
+}
+
+static void op_context_legacy(Rt *rt, int i)
+{
+    Dev *dev = &rt->dev[i];
+    int t = pick_ctab(rt, dev);
+    uint64_t addr = ctx_entry(rt, t, dev);
+    uint64_t e[2] = { rd(rt, addr), rd(rt, addr + 8) };
+    unsigned x = rnd(rt, 100), aw;
+    const char *what;
+
+    if (x < 22) {
+        uint64_t root = pick_sl_root(rt, &aw);
+
+        e[0] = root | (e[0] & 0xf);
+        e[1] = (e[1] & ~7ULL) | aw;
+        what = "second-level table";
+    } else if (x < 35) {
+        e[1] = (e[1] & ~0xffff00ULL) | ((uint64_t)pick_did(rt) << 8);
+        what = "domain";
+    } else if (x < 50) {
+        static const unsigned tts[] = { 0, 0, 0, 0, 2, 2, 2, 1, 3 };
+
+        e[0] = (e[0] & ~0xcULL) | (tts[rnd(rt, ARRAY_SIZE(tts))] << 2);
+        what = "translation type";
+    } else if (x < 60) {
+        e[0] ^= 1;
+        what = "toggle present";
+    } else if (x < 75) {
+        e[0] = home_root(rt, i) | 1;
+        e[1] = 2 | ((uint64_t)home_did(rt, i) << 8);
+        what = "restore";
+    } else if (x < 82) {
+        e[1] = (e[1] & ~7ULL) | (chance(rt, 50) ? 0 : 3 + rnd(rt, 5));
+        what = "address width invalid";
+    } else if (x < 93) {
+        switch (rnd(rt, 4)) {
+        case 0:
+            e[0] |= 1ULL << (4 + rnd(rt, 8));
+            break;
+        case 1:
+            e[0] |= 1ULL << (48 + rnd(rt, 16));
+            break;
+        case 2:
+            e[1] |= 1ULL << 7;
+            break;
+        default:
+            e[1] |= 1ULL << (24 + rnd(rt, 40));
+            break;
+        }
+        what = "reserved bit";
+    } else {
+        e[0] ^= 2;
+        what = "toggle FPD";
+    }
+    op_log(rt, "context[%c] of %s = 0x%" PRIx64 " 0x%" PRIx64 " (%s)",
+           'A' + t, dev->path, e[0], e[1], what);
+    write_entry(rt, K_CTX, addr, e, 2);
+}
+
+static void op_context_scalable(Rt *rt, int i)
+{
+    Dev *dev = &rt->dev[i];
+    int t = pick_ctab(rt, dev);
+    uint64_t addr = ctx_entry(rt, t, dev);
+    uint64_t e[4];
+    unsigned x = rnd(rt, 100), k;
+    const char *what;
+
+    for (k = 0; k < 4; k++) {
+        e[k] = rd(rt, addr + 8 * k);
+    }
+    if (x < 15) {
+        uint64_t dir = chance(rt, 60) ? dev->pdir :
+                       chance(rt, 70) ? rt->dev[rnd(rt, rt->ndev)].pdir :
+                       BAD_GPA;
+
+        e[0] = dir | (e[0] & 0xfff);
+        what = "PASID directory";
+    } else if (x < 30) {
+        static const uint32_t pasids[] = { 0, 0, 1, 64 };
+
+        e[1] = (e[1] & ~0xfffffULL) | pasids[rnd(rt, ARRAY_SIZE(pasids))];
+        if (!skipping(rt, "strict-pdts") && chance(rt, 20)) {
+            /* directory index 128 with a 128-entry directory */
+            e[1] = (e[1] & ~0xfffffULL) | (128 << 6);
+            e[0] &= ~0xe00ULL;
+        }
+        what = "RID_PASID";
+    } else if (x < 40) {
+        e[0] = (e[0] & ~0xe00ULL) | ((uint64_t)rnd(rt, 8) << 9);
+        what = "PDTS";
+    } else if (x < 50) {
+        e[0] ^= 1;
+        what = "toggle present";
+    } else if (x < 68) {
+        e[0] = dev->pdir | 1;
+        e[1] = e[2] = e[3] = 0;
+        what = "restore";
+    } else if (x < 85) {
+        switch (rnd(rt, 5)) {
+        case 0:
+            e[0] |= 1ULL << (5 + rnd(rt, 4));
+            break;
+        case 1:
+            e[0] |= 1ULL << (48 + rnd(rt, 16));
+            break;
+        case 2:
+            e[1] |= 1ULL << (21 + rnd(rt, 43));
+            break;
+        default:
+            e[2 + rnd(rt, 2)] |= 1ULL << rnd(rt, 64);
+            break;
+        }
+        what = "reserved bit";
+    } else {
+        e[0] ^= chance(rt, 50) ? 2 : 8;
+        what = "toggle FPD or PASIDE";
+    }
+    op_log(rt, "context[%c] of %s = 0x%" PRIx64 " 0x%" PRIx64 " 0x%" PRIx64
+           " 0x%" PRIx64 " (%s)", 'A' + t, dev->path, e[0], e[1], e[2], e[3],
+           what);
+    write_entry(rt, K_CTX, addr, e, 4);
+}
+
+static void op_pasid_dir(Rt *rt, int i)
+{
+    Dev *dev = &rt->dev[i];
+    static const unsigned idxs[] = { 0, 0, 0, 1, 128 };
+    unsigned idx = idxs[rnd(rt, ARRAY_SIZE(idxs))];
+    uint64_t addr = dev->pdir + 8 * idx, e = rd(rt, addr);
+    uint64_t good = dev->ptab[idx ? 1 : 0] | 1;
+    unsigned x = rnd(rt, 100);
+    const char *what;
+
+    if (x < 30) {
+        e ^= 1;
+        what = "toggle present";
+    } else if (x < 55) {
+        Dev *o = &rt->dev[rnd(rt, rt->ndev)];
+
+        e = (chance(rt, 85) ? o->ptab[rnd(rt, 2)] : BAD_GPA) | (e & 1);
+        what = "PASID table";
+    } else if (x < 65 && !skipping(rt, "strict-pasid-rsvd")) {
+        e |= chance(rt, 70) ? 1ULL << (2 + rnd(rt, 10))
+                            : 1ULL << (48 + rnd(rt, 16));
+        what = "reserved bit (spec)";
+    } else {
+        e = good;
+        what = "restore";
+    }
+    op_log(rt, "PASID dir[%u] of %s = 0x%" PRIx64 " (%s)", idx, dev->path, e,
+           what);
+    write_q(rt, K_PASID, addr, e);
+}
+
+static void op_pasid_entry(Rt *rt, int i)
+{
+    Dev *dev = &rt->dev[i];
+    static const uint32_t pasids[] = { 0, 1, 64 };
+    uint32_t pasid = chance(rt, 60) && dev->st.pasid < 128 ?
+                     dev->st.pasid : pasids[rnd(rt, 3)];
+    uint64_t addr = pasid_entry(dev, pasid);
+    uint64_t e[2] = { rd(rt, addr), rd(rt, addr + 8) };
+    unsigned x = rnd(rt, 100), aw;
+    const char *what;
+
+    if (x < 20) {
+        uint64_t root = pick_sl_root(rt, &aw);
+
+        e[0] = root | (e[0] & 0xfe3) | ((uint64_t)aw << 2);
+        what = "second-level table";
+    } else if (x < 35) {
+        static const unsigned pgtts[] = { 2, 2, 2, 2, 4, 4, 1, 3, 0, 5, 6, 7 };
+
+        e[0] = (e[0] & ~0x1c0ULL) |
+               ((uint64_t)pgtts[rnd(rt, ARRAY_SIZE(pgtts))] << 6);
+        what = "PGTT";
+    } else if (x < 43) {
+        e[0] = (e[0] & ~0x1cULL) | ((uint64_t)rnd(rt, 8) << 2);
+        what = "address width";
+    } else if (x < 55) {
+        e[1] = (e[1] & ~0xffffULL) | pick_did(rt);
+        what = "domain";
+    } else if (x < 70) {
+        e[1] ^= 1ULL << 24;
+        what = "toggle PGSNP";
+    } else if (x < 78) {
+        e[0] ^= 1;
+        what = "toggle present";
+    } else if (x < 92) {
+        e[0] = home_root(rt, i) | (2ULL << 6) | (2ULL << 2) | 1;
+        e[1] = home_did(rt, i);
+        what = "restore";
+    } else if (!skipping(rt, "strict-pasid-rsvd")) {
+        if (chance(rt, 50)) {
+            e[0] |= 1ULL << (10 + rnd(rt, 2));
+        } else {
+            e[1] |= 1ULL << (16 + rnd(rt, 7));
+        }
+        what = "reserved bit (spec)";
+    } else {
+        e[0] ^= 2;
+        what = "toggle FPD";
+    }
+    op_log(rt, "PASID %u of %s = 0x%" PRIx64 " 0x%" PRIx64 " (%s)", pasid,
+           dev->path, e[0], e[1], what);
+    write_entry(rt, K_PASID, addr, e, 2);
+}
+
+/* ---- the check ---- */
+
+static void describe_dev(Rt *rt, Dev *dev, GString *out)
+{
+    unsigned i;
+
+    g_string_append_printf(out, "  %s (devfn 0x%02x): %s", dev->path,
+                           dev->devfn, qvtd_mode_str(dev->st.mode));
+    if (dev->st.mode == QVTD_MODE_BLOCKED) {
+        g_string_append_printf(out, " (%s)", dev->st.reason);
+    }
+    if (dev->st.has_did) {
+        g_string_append_printf(out, ", DID %u", dev->st.did);
+    }
+    if (dev->st.mode == QVTD_MODE_SL) {
+        g_string_append_printf(out, ", table 0x%" PRIx64 " (%u levels)%s, "
+                               "%" PRIu64 " leaves", dev->st.slpt,
+                               dev->st.levels, dev->st.pgsnp ? ", PGSNP" : "",
+                               dev->st.leaves);
+    }
+    g_string_append_printf(out, "; TE %s, root 0x%" PRIx64 "\n",
+                           rt->te ? "on" : "off", rt->rtaddr);
+    g_string_append_printf(out, "  dirty (not yet invalidated):");
+    for (i = 0; i < dev->dirty->len && i < 8; i++) {
+        DirtySeg *s = &g_array_index(dev->dirty, DirtySeg, i);
+
+        g_string_append_printf(out, " 0x%" PRIx64 "-0x%" PRIx64 "[%s%s%s%s]",
+                               s->first, s->last,
+                               s->kinds & K_PTE ? "p" : "",
+                               s->kinds & K_CTX ? "c" : "",
+                               s->kinds & K_PASID ? "a" : "",
+                               s->kinds & K_ROOT ? "r" : "");
+    }
+    g_string_append_printf(out, "%s\n", dev->dirty->len ?
+                           (dev->dirty->len > 8 ? " ..." : "") : " none");
+}
+
+static const char **dev_paths(Rt *rt, const char **paths)
+{
+    int i;
+
+    for (i = 0; i < rt->ndev; i++) {
+        paths[i] = rt->dev[i].path;
+    }
+    return paths;
+}
+
+static void check_noncoherent(Rt *rt, GArray **host)
+{
+    QDict *resp = qtest_qmp(rt->qts, "{ 'execute': 'query-noncoherent-dma' }");
+    QDict *ret = qdict_get_qdict(resp, "return");
+    QListEntry *e;
+    int i;
+
+    g_assert(ret);
+    for (i = 0; i < rt->ndev && !rt->failed; i++) {
+        Dev *dev = &rt->dev[i];
+        QDict *nc = NULL;
+        bool a, b, c, deny;
+        unsigned j;
+
+        QLIST_FOREACH_ENTRY(qdict_get_qlist(ret, "devices"), e) {
+            QDict *d = qobject_to(QDict, qlist_entry_obj(e));
+
+            if (!strcmp(qdict_get_str(d, "device"), dev->path)) {
+                nc = d;
+            }
+        }
+        if (!nc) {
+            fail(rt, NULL, "%s missing from query-noncoherent-dma",
+                 dev->path);
+            break;
+        }
+        a = qdict_get_bool(nc, "nosnoop-enabled");
+        b = qdict_get_bool(nc, "nosnoop-passes");
+        c = qdict_get_bool(nc, "platform-nosnoop");
+        deny = qdict_get_bool(nc, "nosnoop-deny");
+        if (a != dev->nosnoop_en) {
+            fail(rt, NULL, "%s: nosnoop-enabled %d but Device Control says "
+                 "%d", dev->path, a, dev->nosnoop_en);
+        } else if (c != rt->c->platform_nosnoop) {
+            fail(rt, NULL, "%s: platform-nosnoop %d", dev->path, c);
+        } else if (qdict_get_bool(nc, "noncoherent") !=
+                   (a && b && c && !deny) &&
+                   (deny || (a && b && c))) {
+            /* it turns coherent only after a hold-off: not checked here */
+            fail(rt, NULL, "%s: noncoherent %d but a %d, b %d, c %d, deny %d",
+                 dev->path, qdict_get_bool(nc, "noncoherent"), a, b, c, deny);
+        } else if (host[i]->len) {
+            bool passes = !rt->c->host_can_block;
+
+            for (j = 0; j < host[i]->len; j++) {
+                passes |= !g_array_index(host[i], QVtdMap, j).block;
+            }
+            if (b != passes) {
+                fail(rt, NULL, "%s: nosnoop-passes %d but the host table "
+                     "says %d", dev->path, b, passes);
+            }
+        }
+    }
+    qobject_unref(resp);
+}
+
+/* The host table must equal the oracle's outside the dirty ranges */
+static void check(Rt *rt, const char *why)
+{
+    GArray *host[MAX_DEV];
+    const char *paths[MAX_DEV];
+    int i;
+
+    if (rt->failed) {
+        return;
+    }
+    rt->stats[ST_CHECKS]++;
+    qvtd_host_tables(rt->qts, CTX_ID, dev_paths(rt, paths), rt->ndev, host,
+                     NULL, false);
+    for (i = 0; i < rt->ndev && !rt->failed; i++) {
+        Dev *dev = &rt->dev[i];
+        g_autoptr(GArray) diff = NULL;
+        g_autoptr(GArray) dirty = NULL;
+        g_autoptr(GArray) bad = NULL;
+        g_autoptr(GString) detail = NULL;
+
+        if (!host[i]) {
+            fail(rt, NULL, "%s has no IOASID", dev->path);
+            break;
+        }
+        diff = qvtd_maps_diff(dev->expected, host[i]);
+        dirty = dirty_ranges(dev);
+        bad = qvtd_ranges_subtract(diff, dirty);
+        if (!bad->len) {
+            continue;
+        }
+        detail = g_string_new(NULL);
+        describe_dev(rt, dev, detail);
+        qvtd_maps_describe(detail, dev->expected, "oracle", host[i], "host",
+                           bad, 6);
+        fail(rt, detail, "host table of %s differs from the oracle outside "
+             "the dirty ranges (after %s)", dev->path, why);
+    }
+    if (!rt->failed) {
+        check_noncoherent(rt, host);
+    }
+    for (i = 0; i < rt->ndev; i++) {
+        if (host[i]) {
+            g_array_free(host[i], true);
+        }
+    }
+}
+
+/* ---- invalidations ---- */
+
+static void inv_domain(Rt *rt, uint16_t did, unsigned kinds, bool any_did)
+{
+    int i;
+
+    for (i = 0; i < rt->ndev; i++) {
+        Dev *dev = &rt->dev[i];
+
+        if (any_did ? dirty_has_did(dev, did)
+                    : dev->st.has_did && dev->st.did == did) {
+            clean(dev, 0, UINT64_MAX, kinds);
+        }
+    }
+}
+
+static void inv_pages(Rt *rt, uint16_t did, int pasid, uint64_t addr,
+                      unsigned am)
+{
+    uint64_t size = PG << am, first = addr & ~(size - 1);
+    int i;
+
+    for (i = 0; i < rt->ndev; i++) {
+        Dev *dev = &rt->dev[i];
+
+        if (dev->st.has_did && dev->st.did == did &&
+            (pasid < 0 || dev->st.pasid == pasid)) {
+            clean(dev, first, first + size - 1, K_PTE);
+        }
+    }
+}
+
+static void pick_psi(Rt *rt, uint64_t *addr, unsigned *am)
+{
+    Dev *dev = &rt->dev[rnd(rt, rt->ndev)];
+    unsigned r = rnd(rt, 100);
+    uint64_t a;
+
+    *am = r < 50 ? 0 : r < 90 ? 1 + rnd(rt, 9) : 10 + rnd(rt, 9);
+    if (dev->dirty->len && chance(rt, 75)) {
+        DirtySeg *s = &g_array_index(dev->dirty, DirtySeg,
+                                     rnd(rt, dev->dirty->len));
+        uint64_t span = MIN(s->last - s->first, GB1);
+
+        a = s->first + (chance(rt, 50) ? 0 : rnd64(rt) % (span + 1));
+    } else if (dev->expected->len && chance(rt, 60)) {
+        const QVtdMap *m = &g_array_index(dev->expected, QVtdMap,
+                                          rnd(rt, dev->expected->len));
+
+        a = m->iova + (chance(rt, 50) ? 0 : rnd64(rt) % m->size);
+    } else {
+        a = (rnd64(rt) % (1ULL << 39));
+    }
+    a &= ~(PG - 1);
+    if (!chance(rt, 20) || skipping(rt, "psi-unaligned")) {
+        a &= ~((PG << *am) - 1);
+    }
+    *addr = a & ((1ULL << 48) - 1);
+}
+
+static void op_invalidate(Rt *rt)
+{
+    enum {
+        CC_GLOBAL, CC_DOMAIN, CC_DEVICE, IOTLB_GLOBAL, IOTLB_DOMAIN,
+        IOTLB_PAGE, PIOTLB_PASID, PIOTLB_PAGE, PC_GLOBAL, PC_DOMAIN, NINV
+    };
+    static const unsigned legacy_w[NINV] = { 8, 8, 14, 12, 20, 38 };
+    static const unsigned scalable_w[NINV] = {
+        6, 6, 10, 8, 12, 18, 10, 18, 5, 7,
+    };
+    const unsigned *w = rt->c->scalable ? scalable_w : legacy_w;
+    unsigned total = 0, x, type;
+    uint16_t did = pick_did(rt);
+    Dev *dev = &rt->dev[rnd(rt, rt->ndev)];
+    uint64_t addr;
+    unsigned am;
+    uint32_t pasid = chance(rt, 80) ? dev->st.pasid : rnd(rt, 2) * 64;
+    const char *how = rt->v.qi ? "queued" : "register";
+
+    for (type = 0; type < NINV; type++) {
+        total += w[type];
+    }
+    x = rnd(rt, total);
+    for (type = 0; x >= w[type]; type++) {
+        x -= w[type];
+    }
+    rt->stats[ST_INVS]++;
+    switch (type) {
+    case CC_GLOBAL:
+        op_log(rt, "context-cache global (%s)", how);
+        qvtd_inv_context_global(&rt->v);
+        clean_all(rt, K_ALL);
+        break;
+    case CC_DOMAIN:
+        op_log(rt, "context-cache domain %u (%s)", did, how);
+        qvtd_inv_context_domain(&rt->v, did);
+        inv_domain(rt, did, K_CTX | K_PASID | K_PTE, true);
+        break;
+    case CC_DEVICE:
+        op_log(rt, "context-cache device %s (%s)", dev->path, how);
+        qvtd_inv_context_device(&rt->v, dev->st.did, dev->devfn);
+        clean(dev, 0, UINT64_MAX, K_CTX | K_PASID | K_PTE);
+        break;
+    case IOTLB_GLOBAL:
+        op_log(rt, "IOTLB global (%s)", how);
+        qvtd_inv_iotlb_global(&rt->v);
+        clean_all(rt, K_PTE);
+        break;
+    case IOTLB_DOMAIN:
+        op_log(rt, "IOTLB domain %u (%s)", did, how);
+        qvtd_inv_iotlb_domain(&rt->v, did);
+        inv_domain(rt, did, K_PTE, false);
+        break;
+    case IOTLB_PAGE:
+        pick_psi(rt, &addr, &am);
+        op_log(rt, "IOTLB domain %u page 0x%" PRIx64 " am %u (%s)", did,
+               addr, am, how);
+        qvtd_inv_iotlb_page(&rt->v, did, addr, am);
+        inv_pages(rt, did, -1, addr, am);
+        break;
+    case PIOTLB_PASID:
+        op_log(rt, "PASID-IOTLB domain %u PASID %u", did, pasid);
+        qvtd_inv_piotlb_pasid(&rt->v, did, pasid);
+        {
+            int i;
+
+            for (i = 0; i < rt->ndev; i++) {
+                Dev *d = &rt->dev[i];
+
+                if (d->st.has_did && d->st.did == did &&
+                    d->st.pasid == pasid) {
+                    clean(d, 0, UINT64_MAX, K_PTE);
+                }
+            }
+        }
+        break;
+    case PIOTLB_PAGE:
+        pick_psi(rt, &addr, &am);
+        op_log(rt, "PASID-IOTLB domain %u PASID %u page 0x%" PRIx64
+               " am %u", did, pasid, addr, am);
+        qvtd_inv_piotlb_page(&rt->v, did, pasid, addr, am);
+        inv_pages(rt, did, pasid, addr, am);
+        break;
+    case PC_GLOBAL:
+        op_log(rt, "PASID-cache global");
+        qvtd_inv_pasid_cache(&rt->v, 0, true);
+        clean_all(rt, K_PASID);
+        break;
+    case PC_DOMAIN:
+        op_log(rt, "PASID-cache domain %u", did);
+        qvtd_inv_pasid_cache(&rt->v, did, false);
+        inv_domain(rt, did, K_PASID, true);
+        break;
+    }
+    check(rt, "an invalidation");
+}
+
+/* ---- global commands ---- */
+
+static void op_te(Rt *rt, bool on)
+{
+    op_log(rt, "GCMD.TE %s", on ? "on" : "off");
+    rt->stats[ST_TE]++;
+    qvtd_set_translation(&rt->v, on);
+    rt->te = on;
+    clean_all(rt, K_ALL);
+    reeval(rt, 0);
+    check(rt, "a TE change");
+}
+
+static void op_srtp(Rt *rt)
+{
+    int r = active_root(rt);
+    uint64_t addr;
+    int i;
+
+    if (chance(rt, 6)) {
+        addr = BAD_GPA;
+    } else if (chance(rt, 10) && r >= 0) {
+        addr = rt->root[r];
+    } else {
+        addr = rt->root[r == 0 ? 1 : 0];
+    }
+    rt->rtaddr = addr | (rt->c->scalable ? 1ULL << 10 : 0);
+    op_log(rt, "SRTP 0x%" PRIx64, rt->rtaddr);
+    rt->stats[ST_SRTP]++;
+    qvtd_set_root(&rt->v, rt->rtaddr);
+    qvtd_oracle_set_rtaddr(&rt->o, rt->rtaddr);
+    reeval(rt, 0);
+    if (rt->te) {
+        /* in effect only after a global context-cache invalidation */
+        for (i = 0; i < rt->ndev; i++) {
+            paint(rt->dev[i].dirty, 0, UINT64_MAX, ~0u, K_ROOT);
+        }
+    }
+    check(rt, "SRTP");
+}
+
+static void op_qi_toggle(Rt *rt)
+{
+    op_log(rt, "queued invalidation %s", rt->v.qi ? "off" : "on");
+    if (rt->v.qi) {
+        qvtd_disable_qi(&rt->v);
+    } else {
+        qvtd_enable_qi(&rt->v);
+    }
+}
+
+static void op_devctl(Rt *rt)
+{
+    Dev *dev = &rt->dev[rnd(rt, rt->ndev)];
+
+    dev->nosnoop_en = chance(rt, 50);
+    op_log(rt, "Device Control Enable No Snoop of %s = %d", dev->path,
+           dev->nosnoop_en);
+    qiov_set_nosnoop_enable(dev->d, dev->nosnoop_en);
+    check(rt, "a Device Control write");
+}
+
+/* ---- device DMA ---- */
+
+static uint32_t pick_len(Rt *rt)
+{
+    unsigned r = rnd(rt, 1000);
+
+    if (r < 700) {
+        return 1 + rnd(rt, 256);
+    } else if (r < 920) {
+        return 1 + rnd(rt, 16384);
+    } else if (r < 985) {
+        return 1 + rnd(rt, 256 * 1024);
+    } else if (r < 995) {
+        return 1 + rnd(rt, IOASID_VFIO_MAX_LEN);
+    }
+    return chance(rt, 50) ? 0 : IOASID_VFIO_MAX_LEN + 1;
+}
+
+/* Mostly inside, at the edges of, or just outside a mapping */
+static uint64_t pick_iova(Rt *rt, const GArray *maps, uint32_t len)
+{
+    static const uint64_t spots[] = {
+        0, 0xfedff000ULL, 0xfedfff00ULL, 0xfeeff000ULL, 0xfef00000ULL,
+        0x80000000ULL, 0xc0000000ULL, 0x100000000ULL,
+    };
+
+    if (maps->len && chance(rt, 80)) {
+        const QVtdMap *m = &g_array_index(maps, QVtdMap,
+                                          rnd(rt, maps->len));
+
+        switch (rnd(rt, 5)) {
+        case 0:
+            return m->iova;
+        case 1:     /* across the end into what follows */
+            return m->iova + m->size - 1 - rnd(rt, MIN(len, m->size));
+        case 2:     /* just before */
+            return m->iova - 1 - rnd(rt, len + 1);
+        default:
+            return m->iova + rnd64(rt) % m->size;
+        }
+    }
+    if (chance(rt, 50)) {
+        return spots[rnd(rt, ARRAY_SIZE(spots))] - rnd(rt, 64);
+    }
+    return rnd64(rt) % (1ULL << 40);
+}
+
+typedef struct Span {
+    uint64_t gpa;
+    uint64_t len;
+    uint8_t *before;
+    uint8_t *model;
+} Span;
+
+static gint span_cmp(gconstpointer a, gconstpointer b)
+{
+    const Span *x = a, *y = b;
+
+    return x->gpa < y->gpa ? -1 : x->gpa > y->gpa;
+}
+
+/* The pages a transfer writes, merged; read now */
+static GArray *snapshot(Rt *rt, const GArray *segs)
+{
+    GArray *spans = g_array_new(false, false, sizeof(Span));
+    unsigned i, n = 0;
+
+    for (i = 0; i < segs->len; i++) {
+        const QVtdDmaSeg *s = &g_array_index(segs, QVtdDmaSeg, i);
+        Span sp = { s->gpa & ~(PG - 1) };
+
+        sp.len = ROUND_UP(s->gpa + s->len, PG) - sp.gpa;
+        g_array_append_val(spans, sp);
+    }
+    g_array_sort(spans, span_cmp);
+    for (i = 0; i < spans->len; i++) {
+        Span *s = &g_array_index(spans, Span, i);
+        Span *p = n ? &g_array_index(spans, Span, n - 1) : NULL;
+
+        if (p && s->gpa <= p->gpa + p->len) {
+            p->len = MAX(p->len, s->gpa + s->len - p->gpa);
+        } else {
+            g_array_index(spans, Span, n++) = *s;
+        }
+    }
+    g_array_set_size(spans, n);
+    for (i = 0; i < n; i++) {
+        Span *s = &g_array_index(spans, Span, i);
+
+        s->before = g_malloc(s->len);
+        qtest_memread(rt->qts, s->gpa, s->before, s->len);
+        s->model = g_memdup2(s->before, s->len);
+    }
+    return spans;
+}
+
+static void spans_free(GArray *spans)
+{
+    unsigned i;
+
+    for (i = 0; i < spans->len; i++) {
+        g_free(g_array_index(spans, Span, i).before);
+        g_free(g_array_index(spans, Span, i).model);
+    }
+    g_array_free(spans, true);
+}
+
+static bool in_data(const GArray *segs)
+{
+    unsigned i;
+
+    for (i = 0; i < segs->len; i++) {
+        const QVtdDmaSeg *s = &g_array_index(segs, QVtdDmaSeg, i);
+
+        if (s->gpa < DATA || s->gpa + s->len > DATA + DATA_SIZE) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void dma_fail(Rt *rt, Dev *dev, const GArray *maps, bool host,
+                     const char *what, uint64_t want, uint64_t got)
+{
+    g_autoptr(GString) d = g_string_new(NULL);
+
+    describe_dev(rt, dev, d);
+    g_string_append_printf(d, "  predicted from the %s table:\n",
+                           host ? "host" : "oracle's");
+    if (maps->len <= 12) {
+        unsigned i;
+
+        for (i = 0; i < maps->len; i++) {
+            g_string_append(d, "    ");
+            qvtd_map_str(d, &g_array_index(maps, QVtdMap, i));
+            g_string_append_c(d, '\n');
+        }
+    }
+    fail(rt, d, "DMA of %s: %s: expected 0x%" PRIx64 ", got 0x%" PRIx64,
+         dev->path, what, want, got);
+}
+
+static void op_dma(Rt *rt)
+{
+    Dev *dev = &rt->dev[rnd(rt, rt->ndev)];
+    bool use_host = dev->dirty->len;
+    GArray *maps = dev->expected;
+    g_autoptr(GArray) host_maps = NULL;
+    unsigned op = chance(rt, 60) ? IOASID_VFIO_OP_FILL : IOASID_VFIO_OP_COPY;
+    uint32_t len = pick_len(rt), pattern = g_rand_int(rt->rnd);
+    uint64_t dst, src, ns_before, fault = 0;
+    g_autofree uint8_t *guard = g_malloc(PG);
+    bool cmd_ns = chance(rt, 50);
+    QVtdDmaPrediction p;
+    g_autofree uint8_t *buf = NULL;
+    GArray *spans = NULL;
+    uint32_t status;
+    unsigned i;
+
+    if (use_host) {
+        const char *path = dev->path;
+
+        /* dirty: the host table may lag; the device must follow it */
+        qvtd_host_tables(rt->qts, CTX_ID, &path, 1, &host_maps, NULL,
+                         false);
+        maps = host_maps;
+    }
+    dst = pick_iova(rt, maps, len);
+    src = pick_iova(rt, maps, len);
+    qvtd_predict_dma(maps, op, src, dst, len,
+                     cmd_ns && dev->nosnoop_en && rt->c->platform_nosnoop,
+                     &p);
+    if (p.status == IOASID_VFIO_STATUS_DONE && !in_data(p.dst)) {
+        rt->stats[ST_DMA_SKIPPED]++;
+        qvtd_dma_prediction_clear(&p);
+        return;
+    }
+    op_log(rt, "DMA %s %s src 0x%" PRIx64 " dst 0x%" PRIx64 " len 0x%x%s "
+           "(predicted status 0x%x)", dev->path,
+           op == IOASID_VFIO_OP_FILL ? "fill" : "copy", src, dst, len,
+           cmd_ns ? " nosnoop" : "", p.status);
+    rt->stats[ST_DMA]++;
+    if (p.status == IOASID_VFIO_STATUS_DONE) {
+        uint64_t off = 0;
+
+        buf = g_malloc(len);
+        if (op == IOASID_VFIO_OP_COPY) {
+            for (i = 0; i < p.src->len; i++) {
+                QVtdDmaSeg *s = &g_array_index(p.src, QVtdDmaSeg, i);
+
+                qtest_memread(rt->qts, s->gpa, buf + off, s->len);
+                off += s->len;
+            }
+        } else {
+            for (i = 0; i < len; i++) {
+                buf[i] = pattern >> (8 * (i % 4));
+            }
+        }
+        spans = snapshot(rt, p.dst);
+    }
+
+    qiov_wr32(dev->d, IOASID_VFIO_REG_PATTERN, pattern);
+    ns_before = qiov_rd64(dev->d, IOASID_VFIO_REG_NOSNOOP_BYTES);
+    status = qiov_dma(dev->d, op, src, dst, len, cmd_ns);
+    if (status & IOASID_VFIO_STATUS_ERROR) {
+        fault = qiov_rd64(dev->d, IOASID_VFIO_REG_FAULT_ADDR);
+    }
+    while (qvtd_take_fault(&rt->v, NULL, NULL)) {
+        rt->stats[ST_FAULTS]++;
+    }
+
+    if (status != p.status) {
+        dma_fail(rt, dev, maps, use_host, "STATUS", p.status, status);
+    } else if ((status & IOASID_VFIO_STATUS_ERROR) &&
+               qiov_status_code(status) != IOASID_VFIO_ERR_BAD_ARGUMENT &&
+               fault != p.fault_addr) {
+        dma_fail(rt, dev, maps, use_host, "FAULT_ADDR", p.fault_addr, fault);
+    } else if (qiov_rd64(dev->d, IOASID_VFIO_REG_NOSNOOP_BYTES) - ns_before !=
+               p.nosnoop_bytes) {
+        dma_fail(rt, dev, maps, use_host, "NOSNOOP_BYTES delta",
+                 p.nosnoop_bytes,
+                 qiov_rd64(dev->d, IOASID_VFIO_REG_NOSNOOP_BYTES) - ns_before);
+    }
+    rt->stats[status == IOASID_VFIO_STATUS_DONE ? ST_DMA_DONE
+                                                 : ST_DMA_FAULT]++;
+
+    /* the bytes written are the predicted ones, the rest is unchanged */
+    if (spans && !rt->failed) {
+        uint64_t off = 0;
+
+        for (i = 0; i < p.dst->len; i++) {
+            QVtdDmaSeg *s = &g_array_index(p.dst, QVtdDmaSeg, i);
+            unsigned k;
+
+            for (k = 0; k < spans->len; k++) {
+                Span *sp = &g_array_index(spans, Span, k);
+
+                if (s->gpa >= sp->gpa && s->gpa + s->len <= sp->gpa + sp->len) {
+                    memcpy(sp->model + (s->gpa - sp->gpa), buf + off, s->len);
+                    break;
+                }
+            }
+            off += s->len;
+        }
+        for (i = 0; i < spans->len && !rt->failed; i++) {
+            Span *sp = &g_array_index(spans, Span, i);
+            g_autofree uint8_t *after = g_malloc(sp->len);
+            uint64_t k;
+
+            qtest_memread(rt->qts, sp->gpa, after, sp->len);
+            for (k = 0; k < sp->len && after[k] == sp->model[k]; k++) {
+                continue;
+            }
+            if (k < sp->len) {
+                dma_fail(rt, dev, maps, use_host, "memory byte at GPA",
+                         sp->model[k], after[k]);
+                g_test_message("  (at GPA 0x%" PRIx64 ")", sp->gpa + k);
+            }
+        }
+    }
+    qtest_memread(rt->qts, GUARD, guard, PG);
+    for (i = 0; i < PG && !rt->failed; i++) {
+        if (guard[i] != 0x5a) {
+            dma_fail(rt, dev, maps, use_host, "guard page byte", 0x5a,
+                     guard[i]);
+        }
+    }
+    if (spans) {
+        spans_free(spans);
+    }
+    qvtd_dma_prediction_clear(&p);
+}
+
+/* ---- a case ---- */
+
+static void rt_setup_devices(Rt *rt)
+{
+    const Case *c = rt->c;
+    int i, t;
+
+    for (i = 0; i < rt->ndev; i++) {
+        Dev *dev = &rt->dev[i];
+        uint16_t did = home_did(rt, i);
+
+        if (!c->scalable) {
+            for (t = 0; t < 2; t++) {
+                uint64_t ce = ctx_entry(rt, t, dev);
+
+                wr_raw(rt, ce + 8, 2 | ((uint64_t)did << 8));
+                wr_raw(rt, ce, home_root(rt, i) | 1);
+            }
+            continue;
+        }
+        dev->pdir = qvtd_alloc_page(&rt->v);
+        dev->ptab[0] = qvtd_alloc_page(&rt->v);
+        dev->ptab[1] = qvtd_alloc_page(&rt->v);
+        wr_raw(rt, dev->pdir, dev->ptab[0] | 1);
+        wr_raw(rt, dev->pdir + 8, dev->ptab[1] | 1);
+        wr_raw(rt, dev->pdir + 8 * 128, dev->ptab[1] | 1);
+        /* PASID 0 (RID_PASID), 1 and 64: SL, 4 or 3 levels */
+        wr_raw(rt, pasid_entry(dev, 0) + 8, did);
+        wr_raw(rt, pasid_entry(dev, 0),
+               home_root(rt, i) | (2ULL << 6) | (2ULL << 2) | 1);
+        wr_raw(rt, pasid_entry(dev, 1) + 8, did);
+        wr_raw(rt, pasid_entry(dev, 1),
+               pool_page(rt, 4) | (2ULL << 6) | (2ULL << 2) | 1);
+        wr_raw(rt, pasid_entry(dev, 64) + 8, did);
+        wr_raw(rt, pasid_entry(dev, 64),
+               pool_page(rt, 3) | (2ULL << 6) | (1ULL << 2) | 1);
+        for (t = 0; t < 2; t++) {
+            wr_raw(rt, ctx_entry(rt, t, dev), dev->pdir | 1);
+        }
+    }
+}
+
+static void rt_start(Rt *rt, const Case *c, uint64_t seed)
+{
+    g_autoptr(GString) args = g_string_new("-M q35 -m 2G -nodefaults ");
+    GArray *ident[MAX_DEV];
+    const char *paths[MAX_DEV];
+    bool enforce[MAX_DEV];
+    QVtdConfig cfg = {
+        .scalable_cap = c->scalable_cap, .snoop_control = c->sc, .pt = true,
+        .aw_bits = 48, .host_can_block = c->host_can_block, .strict = true,
+    };
+    const char *env;
+    int i;
+
+    rt->c = c;
+    rt->seed = seed;
+    rt->rnd = g_rand_new_with_seed_array((guint32[]) { seed, seed >> 32 },
+                                         2);
+    rt->ndev = c->ndev;
+    rt->verbose = g_getenv("IOASID_RANDOM_VERBOSE") != NULL;
+    env = g_getenv("IOASID_RANDOM_SKIP");
+    for (i = 0; skip_classes[i]; i++) {
+        g_auto(GStrv) list = g_strsplit(env ?: "", ",", -1);
+
+        rt->skip[i] = g_strv_contains((const char *const *)list,
+                                      skip_classes[i]);
+    }
+    rt->shadow = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free,
+                                       g_free);
+    rt->tx_undo = g_array_new(false, false, sizeof(uint64_t));
+    current_rt = rt;
+    qtest_add_abrt_handler(abort_report, rt);
+
+    if (c->ctxopts) {
+        g_string_append_printf(args, "-object ioasid,id=" CTX_ID ",%s ",
+                               c->ctxopts);
+    }
+    g_string_append_printf(args, "-device intel-iommu,caching-mode=on%s%s",
+                           c->scalable_cap ? ",x-scalable-mode=on" : "",
+                           c->sc ? ",snoop-control=on" : "");
+    for (i = 0; i < rt->ndev; i++) {
+        g_string_append_printf(args, " -device ioasid-vfio,id=dev%d,"
+                               "addr=%02x.0%s%s", i, c->slot[i],
+                               c->devopts[i] ? "," : "",
+                               c->devopts[i] ?: "");
+    }
+    rt->dev[0].d = qiov_start(args->str, c->slot[0]);
+    rt->qts = rt->dev[0].d->qts;
+    for (i = 0; i < rt->ndev; i++) {
+        Dev *dev = &rt->dev[i];
+
+        if (i) {
+            dev->d = qiov_attach(rt->dev[0].d, c->slot[i]);
+        }
+        dev->path = g_strdup_printf("/machine/peripheral/dev%d", i);
+        dev->devfn = c->slot[i] << 3;
+        dev->dirty = g_array_new(false, false, sizeof(DirtySeg));
+        dev->dirty_dids = g_array_new(false, false, sizeof(uint16_t));
+        dev->nosnoop_en = qiov_nosnoop_enabled(dev->d);
+        g_assert_true(dev->nosnoop_en);     /* resets to 1 */
+    }
+
+    /* the identity templates, while translation is off */
+    qvtd_host_tables(rt->qts, CTX_ID, dev_paths(rt, paths), rt->ndev, ident,
+                     enforce, true);
+    for (i = 0; i < rt->ndev; i++) {
+        g_assert(ident[i] && ident[i]->len);
+        rt->dev[i].od = (QVtdDevice) {
+            .devfn = rt->dev[i].devfn, .enforce = enforce[i],
+            .identity = ident[i],
+        };
+    }
+
+    /* VT-d structures: two roots, two context tables, the pool */
+    qvtd_init(&rt->v, rt->qts, TABLES, TABLES_SIZE, c->scalable);
+    rt->root[0] = rt->v.root;
+    rt->root[1] = qvtd_alloc_page(&rt->v);
+    rt->ctab[0] = qvtd_alloc_page(&rt->v);
+    rt->ctab[1] = qvtd_alloc_page(&rt->v);
+    rt->rtaddr = rt->root[0] | (c->scalable ? 1ULL << 10 : 0);
+    qtest_memset(rt->qts, POOL, 0, POOL_PAGES * PG);
+    for (i = 0; i < POOL_PAGES; i++) {
+        rt->pool[i] = POOL + i * PG;
+        rt->level[i] = i < 6 ? 4 : i < 16 ? 3 : i < 32 ? 2 : 1;
+    }
+    qtest_memset(rt->qts, GUARD, 0x5a, PG);
+    for (i = 0; i < 2; i++) {
+        wr_raw(rt, rt->root[i], rt->ctab[0] | 1);
+        wr_raw(rt, rt->root[i] + 8, c->scalable ? rt->ctab[0] | 1 : 0);
+    }
+    rt_setup_devices(rt);
+    if (c->qi) {
+        qvtd_enable_qi(&rt->v);
+    }
+    qvtd_oracle_init(&rt->o, rt->qts, &cfg, ident[0]);
+    qvtd_oracle_set_rtaddr(&rt->o, rt->rtaddr);
+    if (g_getenv("IOASID_RANDOM_MAX_LEAVES")) {
+        rt->o.max_leaves = atoi(g_getenv("IOASID_RANDOM_MAX_LEAVES"));
+    }
+    for (i = 0; i < rt->ndev; i++) {
+        rt->dev[i].expected = g_array_new(false, false, sizeof(QVtdMap));
+    }
+    reeval(rt, 0);
+    qvtd_inv_context_global(&rt->v);
+    qvtd_inv_iotlb_global(&rt->v);
+    check(rt, "start-up");
+
+    /* some tables to begin with, then translation on */
+    for (i = 0; i < 24; i++) {
+        op_sl_map(rt, &rt->dev[rnd(rt, rt->ndev)]);
+    }
+    op_te(rt, true);
+}
+
+static void rt_stop(Rt *rt)
+{
+    int i;
+
+    qtest_remove_abrt_handler(rt);
+    current_rt = NULL;
+    for (i = 1; i < rt->ndev; i++) {
+        qiov_free(rt->dev[i].d);
+    }
+    qiov_stop(rt->dev[0].d);
+    qvtd_oracle_destroy(&rt->o);
+    for (i = 0; i < rt->ndev; i++) {
+        Dev *dev = &rt->dev[i];
+
+        g_free(dev->path);
+        g_array_free(dev->od.identity, true);
+        g_array_free(dev->expected, true);
+        g_array_free(dev->dirty, true);
+        g_array_free(dev->dirty_dids, true);
+    }
+    for (i = 0; i < RING; i++) {
+        g_free(rt->ring[i]);
+    }
+    g_hash_table_destroy(rt->shadow);
+    g_array_free(rt->tx_undo, true);
+    g_rand_free(rt->rnd);
+}
+
+static void rt_step(Rt *rt)
+{
+    const Case *c = rt->c;
+    Dev *dev;
+    int i = rnd(rt, rt->ndev);
+    unsigned x;
+
+    dev = &rt->dev[i];
+    if (!rt->te && chance(rt, 30)) {
+        op_te(rt, true);
+        return;
+    }
+    x = rnd(rt, 1000);
+    if (x < 190) {
+        op_sl_map(rt, dev);
+    } else if (x < 250) {
+        op_sl_unmap(rt, dev);
+    } else if (x < 320) {
+        op_sl_chaos(rt);
+    } else if (x < 365) {
+        if (c->scalable) {
+            op_context_scalable(rt, i);
+        } else {
+            op_context_legacy(rt, i);
+        }
+    } else if (x < 380) {
+        op_root(rt);
+    } else if (x < 440) {
+        if (!c->scalable) {
+            op_sl_map(rt, dev);
+        } else if (x < 460) {
+            op_pasid_dir(rt, i);
+        } else {
+            op_pasid_entry(rt, i);
+        }
+    } else if (x < 690) {
+        op_invalidate(rt);
+    } else if (x < 960) {
+        op_dma(rt);
+    } else if (x < 975) {
+        op_devctl(rt);
+    } else if (x < 983) {
+        op_te(rt, !rt->te);
+    } else if (x < 991) {
+        op_srtp(rt);
+    } else if (c->qi_toggle) {
+        op_qi_toggle(rt);
+    } else {
+        op_dma(rt);
+    }
+}
+
+static uint64_t base_seed(void)
+{
+    static uint64_t seed;
+    static bool have;
+    const char *env = g_getenv("IOASID_RANDOM_SEED");
+
+    if (!have) {
+        if (env && !strcmp(env, "random")) {
+            seed = g_random_int() | ((uint64_t)g_random_int() << 32);
+        } else if (env) {
+            seed = g_ascii_strtoull(env, NULL, 0);
+        } else {
+            seed = 1;
+        }
+        have = true;
+    }
+    return seed;
+}
+
+static void test_case(const void *opaque)
+{
+    const Case *c = opaque;
+    uint64_t seed = base_seed() * 0x9e3779b97f4a7c15ULL ^ g_str_hash(c->name);
+    const char *env = g_getenv("IOASID_RANDOM_STEPS");
+    unsigned steps = env ? atoi(env) : c->steps;
+    Rt rt = { 0 };
+    gint64 t0 = g_get_monotonic_time();
+
+    g_test_message("ioasid-random %s: IOASID_RANDOM_SEED=%" PRIu64
+                   " (case seed 0x%" PRIx64 "), %u steps", c->name,
+                   base_seed(), seed, steps);
+    rt_start(&rt, c, seed);
+    for (rt.step = 0; rt.step < steps && !rt.failed; rt.step++) {
+        rt_step(&rt);
+        if (rt.step % 8 == 7) {
+            check(&rt, "table writes");
+        }
+    }
+    g_test_message("ioasid-random %s: %u steps in %.1f s: %u table writes "
+                   "(%u reverted), %u invalidations, %u checks, %u DMA (%u "
+                   "done, %u faulted, %u skipped), %u TE, %u SRTP, %u vIOMMU "
+                   "faults, %" PRIu64 " page reads", c->name, rt.step,
+                   (g_get_monotonic_time() - t0) / 1e6, rt.stats[ST_WRITES],
+                   rt.stats[ST_REVERTED], rt.stats[ST_INVS],
+                   rt.stats[ST_CHECKS], rt.stats[ST_DMA],
+                   rt.stats[ST_DMA_DONE], rt.stats[ST_DMA_FAULT],
+                   rt.stats[ST_DMA_SKIPPED], rt.stats[ST_TE],
+                   rt.stats[ST_SRTP], rt.stats[ST_FAULTS],
+                   rt.o.page_reads);
+    rt_stop(&rt);
+}
+
+static const Case cases[] = {
+    {
+        .name = "legacy", .sc = true, .qi_toggle = true, .ndev = 1,
+        .slot = { 4 }, .host_can_block = true, .platform_nosnoop = true,
+        .steps = 600,
+    }, {
+        .name = "legacy-nosc", .qi = true, .ndev = 2, .slot = { 4, 5 },
+        .devopts = { NULL, "nosnoop=deny" }, .ctxopts = "enforce-snoop=off",
+        .host_can_block = true, .platform_nosnoop = true, .steps = 400,
+    }, {
+        .name = "scalable", .scalable = true, .scalable_cap = true,
+        .sc = true, .qi = true, .ndev = 1, .slot = { 4 },
+        .host_can_block = true, .platform_nosnoop = true, .steps = 600,
+    }, {
+        .name = "scalable-nosc", .scalable = true, .scalable_cap = true,
+        .qi = true, .ndev = 1, .slot = { 4 },
+        .ctxopts = "host-snoop-control=off,platform-nosnoop=off",
+        .host_can_block = false, .platform_nosnoop = false, .steps = 400,
+    }, {
+        .name = "two-devices-shared-domain", .sc = true, .qi = true,
+        .shared = true, .ndev = 2, .slot = { 4, 5 }, .host_can_block = true,
+        .platform_nosnoop = true, .steps = 500,
+    }, {
+        .name = "two-devices-separate-domains", .scalable = true,
+        .scalable_cap = true, .sc = true, .qi = true, .ndev = 2,
+        .slot = { 4, 0x11 }, .host_can_block = true,
+        .platform_nosnoop = true, .steps = 500,
+    }, {
+        .name = "legacy-on-scalable-capable", .scalable_cap = true,
+        .qi = true, .ndev = 1, .slot = { 4 }, .host_can_block = true,
+        .platform_nosnoop = true, .steps = 300,
+    },
+};
 
 int main(int argc, char **argv)
 {
+    unsigned i;
+
     g_test_init(&argc, &argv, NULL);
+    for (i = 0; i < ARRAY_SIZE(cases); i++) {
+        g_autofree char *path = g_strdup_printf("/ioasid-vfio/random/%s",
+                                                cases[i].name);
+
+        qtest_add_data_func(path, &cases[i], test_case);
+    }
     return g_test_run();
 }

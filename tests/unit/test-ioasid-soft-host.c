@@ -75,14 +75,14 @@ static Table table(IOASIDSoftHost *h, uint32_t ioasid)
 {
     Table t = { 0 };
 
-    g_assert_cmpint(ioasid_soft_host_foreach_mapping(h, ioasid, collect, &t),
-                    ==, 0);
+    g_assert_cmpint(ioasid_soft_host_foreach_mapping(h, ioasid, 0, UINT64_MAX,
+                                                     0, collect, &t), ==, 0);
     return t;
 }
 
 static void test_info_and_extensions(void)
 {
-    IOASIDSoftHost *h = ioasid_soft_host_new(true, false);
+    IOASIDSoftHost *h = ioasid_soft_host_new(true, false, 65535);
     struct ioasid_info info = { .argsz = sizeof(info) };
 
     g_assert_cmpint(ioasid_soft_host_ioctl(h, IOASID_GET_API_VERSION, NULL),
@@ -103,7 +103,7 @@ static void test_info_and_extensions(void)
 
 static void test_map_rules(void)
 {
-    IOASIDSoftHost *h = ioasid_soft_host_new(true, true);
+    IOASIDSoftHost *h = ioasid_soft_host_new(true, true, 65535);
     uint32_t id = alloc(h, 0, 0);
     Table t;
 
@@ -135,53 +135,103 @@ static void test_map_rules(void)
     ioasid_soft_host_free(h);
 }
 
-static void test_unmap_splits(void)
+static void test_unmap_whole(void)
 {
-    IOASIDSoftHost *h = ioasid_soft_host_new(true, true);
+    IOASIDSoftHost *h = ioasid_soft_host_new(true, true, 65535);
     uint32_t id = alloc(h, 0, 0);
     uint64_t unmapped;
+    IOASIDSoftSpaceInfo info;
     Table t;
 
     g_assert_cmpint(map(h, id, 0x100000, 8 * PG, 0x500000, R | B), ==, 0);
-    /* punch a hole in the middle: two mappings remain, flags kept */
-    g_assert_cmpint(unmap(h, id, 0x102000, 2 * PG, &unmapped), ==, 0);
-    g_assert_cmphex(unmapped, ==, 2 * PG);
+    g_assert_cmpint(map(h, id, 0x108000, PG, 0x600000, R), ==, 0);
+    /* a hole in the middle, a head, a tail: refused, nothing changes */
+    g_assert_cmpint(unmap(h, id, 0x102000, 2 * PG, NULL), ==, -EINVAL);
+    g_assert_cmpint(unmap(h, id, 0x0ff000, 2 * PG, NULL), ==, -EINVAL);
+    g_assert_cmpint(unmap(h, id, 0x107000, 2 * PG, NULL), ==, -EINVAL);
     t = table(h, id);
     g_assert_cmpuint(t.n, ==, 2);
     g_assert_cmphex(t.m[0].iova, ==, 0x100000);
-    g_assert_cmphex(t.m[0].size, ==, 2 * PG);
-    g_assert_cmphex(t.m[0].addr, ==, 0x500000);
+    g_assert_cmphex(t.m[0].size, ==, 8 * PG);
     g_assert_cmphex(t.m[0].flags, ==, R | B);
-    g_assert_cmphex(t.m[1].iova, ==, 0x104000);
-    g_assert_cmphex(t.m[1].size, ==, 4 * PG);
-    g_assert_cmphex(t.m[1].addr, ==, 0x504000);
-    g_assert_cmphex(t.m[1].flags, ==, R | B);
+    g_assert_cmpint(ioasid_soft_host_get_space(h, id, &info), ==, 0);
+    g_assert_cmpuint(info.failed_calls, ==, 3);
 
-    /* a range spanning both remnants and the hole unmaps what is mapped */
-    g_assert_cmpint(unmap(h, id, 0x101000, 4 * PG, &unmapped), ==, 0);
-    g_assert_cmphex(unmapped, ==, 2 * PG);
+    /* whole mappings go, with the holes around them */
+    g_assert_cmpint(unmap(h, id, 0x0f0000, 0x19000, &unmapped), ==, 0);
+    g_assert_cmphex(unmapped, ==, 9 * PG);
     /* nothing mapped there any more: not an error, 0 bytes */
-    g_assert_cmpint(unmap(h, id, 0x101000, 4 * PG, &unmapped), ==, 0);
+    g_assert_cmpint(unmap(h, id, 0x100000, 8 * PG, &unmapped), ==, 0);
     g_assert_cmphex(unmapped, ==, 0);
-    t = table(h, id);
-    g_assert_cmpuint(t.n, ==, 2);
-    g_assert_cmphex(t.m[0].size, ==, PG);
-    g_assert_cmphex(t.m[1].iova, ==, 0x105000);
-    g_assert_cmphex(t.m[1].addr, ==, 0x505000);
-    g_assert_cmphex(t.m[1].size, ==, 3 * PG);
+    g_assert_cmpuint(table(h, id).n, ==, 0);
 
     g_assert_cmpint(unmap(h, id, 0x101800, PG, NULL), ==, -EINVAL);
     g_assert_cmpint(unmap(h, id, 0, 0, NULL), ==, -EINVAL);
+    g_assert_cmpint(map(h, id, 0x3000, PG, 0, R), ==, 0);
     g_assert_cmpint(unmap(h, id, 0, UINT64_MAX - PG + 1, &unmapped), ==, 0);
-    g_assert_cmphex(unmapped, ==, 4 * PG);
-    g_assert_cmpuint(table(h, id).n, ==, 0);
+    g_assert_cmphex(unmapped, ==, PG);
+    ioasid_soft_host_free(h);
+}
+
+/* Like VFIO type1's dma_entry_limit: ENOSPC past the limit, per IOASID */
+static void test_mapping_limit(void)
+{
+    IOASIDSoftHost *h = ioasid_soft_host_new(true, true, 3);
+    uint32_t a = alloc(h, 0, 0), b = alloc(h, 0, 0);
+    struct ioasid_info info = { .argsz = sizeof(info) };
+    IOASIDSoftSpaceInfo si;
+    int i;
+
+    g_assert_cmpint(ioasid_soft_host_ioctl(h, IOASID_GET_INFO, &info), ==, 0);
+    g_assert_cmpuint(info.max_mappings, ==, 3);
+    for (i = 0; i < 3; i++) {
+        g_assert_cmpint(map(h, a, i * 2 * PG, PG, 0, R), ==, 0);
+    }
+    g_assert_cmpint(map(h, a, 8 * PG, PG, 0, R), ==, -ENOSPC);
+    g_assert_cmpint(map(h, a, 9 * PG, 16 * PG, 0, R), ==, -ENOSPC);
+    /* a bad request is refused for what it is, not for the limit */
+    g_assert_cmpint(map(h, a, 0, PG, 0, R), ==, -EEXIST);
+    /* the other IOASID has its own limit */
+    g_assert_cmpint(map(h, b, 0, PG, 0, R), ==, 0);
+    g_assert_cmpint(ioasid_soft_host_get_space(h, a, &si), ==, 0);
+    g_assert_cmpuint(si.mappings, ==, 3);
+    g_assert_cmpuint(si.quota_refused, ==, 2);
+    g_assert_cmpuint(si.failed_calls, ==, 3);
+    /* room again after an unmap */
+    g_assert_cmpint(unmap(h, a, 0, PG, NULL), ==, 0);
+    g_assert_cmpint(map(h, a, 8 * PG, PG, 0, R), ==, 0);
+    ioasid_soft_host_free(h);
+}
+
+static void test_foreach_range(void)
+{
+    IOASIDSoftHost *h = ioasid_soft_host_new(true, true, 65535);
+    uint32_t id = alloc(h, 0, 0);
+    Table t = { 0 };
+    int i;
+
+    for (i = 0; i < 8; i++) {
+        g_assert_cmpint(map(h, id, i * 2 * PG, PG, 0, R), ==, 0);
+    }
+    /* overlapping [3 PG, 9 PG]: the mappings at 4, 6 and 8 PG, at most 2 */
+    g_assert_cmpint(ioasid_soft_host_foreach_mapping(h, id, 3 * PG,
+                                                     9 * PG, 2, collect, &t),
+                    ==, 0);
+    g_assert_cmpuint(t.n, ==, 2);
+    g_assert_cmphex(t.m[0].iova, ==, 4 * PG);
+    g_assert_cmphex(t.m[1].iova, ==, 6 * PG);
+    t.n = 0;
+    g_assert_cmpint(ioasid_soft_host_foreach_mapping(h, id, 3 * PG,
+                                                     9 * PG, 0, collect, &t),
+                    ==, 0);
+    g_assert_cmpuint(t.n, ==, 3);
     ioasid_soft_host_free(h);
 }
 
 static void test_snoop_control(void)
 {
-    IOASIDSoftHost *weak = ioasid_soft_host_new(false, true);
-    IOASIDSoftHost *h = ioasid_soft_host_new(true, true);
+    IOASIDSoftHost *weak = ioasid_soft_host_new(false, true, 65535);
+    IOASIDSoftHost *h = ioasid_soft_host_new(true, true, 65535);
     uint32_t id, enf;
     uint64_t addr, len;
     bool block;
@@ -223,7 +273,7 @@ static void test_snoop_control(void)
 
 static void test_translate_faults(void)
 {
-    IOASIDSoftHost *h = ioasid_soft_host_new(true, true);
+    IOASIDSoftHost *h = ioasid_soft_host_new(true, true, 65535);
     uint32_t id = alloc(h, 0, 0);
     uint64_t addr, len = 8;
     bool block;
@@ -244,7 +294,7 @@ static void test_translate_faults(void)
 
 static void test_attach_and_free(void)
 {
-    IOASIDSoftHost *h = ioasid_soft_host_new(true, true);
+    IOASIDSoftHost *h = ioasid_soft_host_new(true, true, 65535);
     uint32_t a = alloc(h, 0, 0), b = alloc(h, 0, 0);
 
     g_assert_cmpint(attach(h, IOASID_ATTACH_DEVICE, a, 1), ==, 0);
@@ -270,7 +320,7 @@ static void count_space(const IOASIDSoftSpaceInfo *info, void *opaque)
 
 static void test_call_counters(void)
 {
-    IOASIDSoftHost *h = ioasid_soft_host_new(true, true);
+    IOASIDSoftHost *h = ioasid_soft_host_new(true, true, 65535);
     uint32_t id = alloc(h, 0, 0);
     IOASIDSoftSpaceInfo info;
 
@@ -283,7 +333,9 @@ static void test_call_counters(void)
     g_assert_cmpuint(info.unmap_calls, ==, 1);
     g_assert_cmpuint(info.mappings, ==, 0);
     g_assert_cmpuint(info.nosnoop_mappings, ==, 0);
-    map(h, id, 0, 2 * PG, 0, R);
+    g_assert_cmpuint(info.failed_calls, ==, 1);
+    map(h, id, 0, PG, 0, R);
+    map(h, id, PG, PG, 0, R);
     map(h, id, 2 * PG, PG, 0, R | B);
     unmap(h, id, PG, PG, NULL);         /* leaves [0, PG) and the other */
     g_assert_cmpint(ioasid_soft_host_get_space(h, id, &info), ==, 0);
@@ -297,7 +349,9 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/ioasid-soft-host/info", test_info_and_extensions);
     g_test_add_func("/ioasid-soft-host/map-rules", test_map_rules);
-    g_test_add_func("/ioasid-soft-host/unmap-splits", test_unmap_splits);
+    g_test_add_func("/ioasid-soft-host/unmap-whole", test_unmap_whole);
+    g_test_add_func("/ioasid-soft-host/mapping-limit", test_mapping_limit);
+    g_test_add_func("/ioasid-soft-host/foreach-range", test_foreach_range);
     g_test_add_func("/ioasid-soft-host/snoop-control", test_snoop_control);
     g_test_add_func("/ioasid-soft-host/translate-faults",
                     test_translate_faults);

@@ -10,6 +10,7 @@
 #define HW_VFIO_IOASID_RELAY_H
 
 #include "exec/memory.h"
+#include "qemu/interval-tree.h"
 #include "system/ioasid.h"
 
 typedef struct IOASIDRelayGuestIOMMU IOASIDRelayGuestIOMMU;
@@ -34,6 +35,7 @@ typedef struct IOASIDRelay {
     uint32_t ioasid;
     hwaddr pgsize;
     bool can_block;             /* the host can block no-snoop */
+    uint32_t max_mappings;      /* the host's limit per IOASID */
     /* IOASID_DMA_MAP_FLAG_BLOCK_NOSNOOP for the identity map, or 0 */
     uint32_t identity_flags;
     char *owner;                /* for messages: the device's QOM path */
@@ -45,23 +47,30 @@ typedef struct IOASIDRelay {
     MemoryListener listener;
     bool started;
     QLIST_HEAD(, IOASIDRelayGuestIOMMU) giommus;
+    /* what the host was told: one IOASIDRelayMapping per host mapping */
+    IntervalTreeRoot host;
+    uint64_t host_mappings;
     /* pending runs; the UNMAP run is always sent before the MAP run */
     IOASIDRelayRun unmap_run;
     IOASIDRelayRun map_run;
-    QEMUBH *flush_bh;
-    Notifier flush_notifier;    /* flush before query-ioasid reads */
+    bool quota_hit;             /* MAP_DMA got ENOSPC since the last unmap */
+    bool full;                  /* cannot take a new mapping now */
     bool dirty;                 /* host calls made since changed() */
+    uint64_t dropped;           /* vIOMMU mappings not relayed: host full */
 } IOASIDRelay;
 
-/* Start mirroring @as into @ioasid of @be. */
-void ioasid_relay_start(IOASIDRelay *relay, IOASIDBackend *be,
+/*
+ * Start mirroring @as into @ioasid of @be.  Fails if a vIOMMU in front of
+ * the device cannot be followed (not intel-iommu, or it refuses the relay's
+ * notifier), naming the reason.
+ */
+bool ioasid_relay_start(IOASIDRelay *relay, IOASIDBackend *be,
                         uint32_t ioasid, AddressSpace *as,
                         uint32_t identity_flags, const char *owner,
-                        void (*changed)(void *opaque), void *opaque);
+                        void (*changed)(void *opaque), void *opaque,
+                        Error **errp);
 /* Stop mirroring, unmapping everything the relay mapped. */
 void ioasid_relay_stop(IOASIDRelay *relay);
-/* Send what is pending to the host: before anything looks at its table. */
-void ioasid_relay_flush(IOASIDRelay *relay);
 /* Whether a vIOMMU translates for the device right now */
 bool ioasid_relay_translating(IOASIDRelay *relay);
 /*

@@ -26,6 +26,7 @@ struct IOASIDVFIOState {
     /* properties */
     IOASIDBackend *be;
     int nosnoop;                /* IoasidNosnoopPolicy */
+    uint32_t noncoherent_holdoff_ms;
 
     /* host side: our handle and IOASID in the context */
     uint32_t dev_id;

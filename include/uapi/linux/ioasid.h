@@ -65,6 +65,8 @@
  *  IOASID_INFO_PLATFORM_NOSNOOP: the platform honours no-snoop TLPs: DMA
  *      that is not forced to snoop may bypass the CPU caches.
  * @pgsize_bitmap (out): supported mapping granularities (bit n: 2^n bytes).
+ * @max_mappings (out): the most mappings one IOASID may hold at a time
+ *      (like VFIO type1's dma_entry_limit); filled in if @argsz covers it.
  *
  * Errors: EINVAL if argsz is smaller than the structure up to @pgsize_bitmap.
  */
@@ -74,6 +76,8 @@ struct ioasid_info {
 #define IOASID_INFO_CAN_BLOCK_NOSNOOP    (1 << 0)
 #define IOASID_INFO_PLATFORM_NOSNOOP    (1 << 1)
     __u64    pgsize_bitmap;
+    __u32    max_mappings;
+    __u32    __reserved;
 };
 #define IOASID_GET_INFO         _IO(IOASID_TYPE, IOASID_BASE + 2)
 
@@ -124,12 +128,14 @@ struct ioasid_alloc {
  * @iova, @size, @vaddr: aligned to the smallest page size of pgsize_bitmap;
  *      @size > 0 and the range must not wrap.
  *
- * A new mapping never replaces an existing one.
+ * A new mapping never replaces an existing one.  A mapping is the unit of
+ * unmapping: it is never split (see IOASID_UNMAP_DMA).
  *
  * Errors: EINVAL (argsz, unknown flags, no permission, misaligned, zero or
  * wrapping range); ENOENT (no such IOASID); EEXIST (overlaps an existing
  * mapping); EOPNOTSUPP (BLOCK_NOSNOOP on a host that cannot block no-snoop);
- * ENOMEM.
+ * ENOSPC (the IOASID already holds max_mappings mappings, see
+ * IOASID_GET_INFO); ENOMEM.
  */
 struct ioasid_dma_map {
     __u32    argsz;
@@ -149,15 +155,16 @@ struct ioasid_dma_map {
  * IOASID_UNMAP_DMA - _IO(IOASID_TYPE, IOASID_BASE + 6)
  *     arg: struct ioasid_dma_unmap
  *
- * Unmap every mapped byte of [iova, iova + size) of @ioasid.  A mapping
- * that straddles a boundary of the range is split: the part outside stays
- * mapped with its flags.  Unmapping a range that holds no mapping is not an
- * error.
+ * Unmap every mapping inside [iova, iova + size) of @ioasid.  As with VFIO
+ * type1, mappings are removed whole: a range that starts or ends inside a
+ * mapping is refused (EINVAL) and nothing is unmapped, so a caller that
+ * lost track of its mappings finds out instead of leaving a part mapped.
+ * Unmapping a range that holds no mapping is not an error.
  *
  * @size (in/out): on return, the number of bytes that were unmapped.
  *
- * Errors: EINVAL (argsz, flags != 0, misaligned, zero or wrapping range);
- * ENOENT (no such IOASID); ENOMEM.
+ * Errors: EINVAL (argsz, flags != 0, misaligned, zero or wrapping range,
+ * or the range would split a mapping); ENOENT (no such IOASID).
  */
 struct ioasid_dma_unmap {
     __u32    argsz;

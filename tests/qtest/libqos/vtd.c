@@ -110,6 +110,12 @@ void qvtd_init(QVTD *v, QTestState *qts, uint64_t table_mem, uint64_t size,
     gcmd(v, GCMD_SRTP, 0, GSTS_RTPS, GSTS_RTPS);
 }
 
+void qvtd_set_root(QVTD *v, uint64_t rtaddr)
+{
+    wr64(v, REG_RTADDR, rtaddr);
+    gcmd(v, GCMD_SRTP, 0, GSTS_RTPS, GSTS_RTPS);
+}
+
 void qvtd_set_translation(QVTD *v, bool on)
 {
     gcmd(v, on ? GCMD_TE : 0, on ? 0 : GCMD_TE, GCMD_TE, on ? GCMD_TE : 0);
@@ -125,6 +131,13 @@ void qvtd_enable_qi(QVTD *v)
     wr64(v, REG_IQT, 0);
     gcmd(v, GCMD_QIE, 0, GCMD_QIE, GCMD_QIE);
     v->qi = true;
+}
+
+void qvtd_disable_qi(QVTD *v)
+{
+    /* the last descriptor was a wait (qi_run), as GCMD.QIE clear needs */
+    gcmd(v, 0, GCMD_QIE, GCMD_QIE, 0);
+    v->qi = false;
 }
 
 /* Append one descriptor and ring the tail; QEMU processes it at once. */
@@ -188,6 +201,15 @@ void qvtd_inv_context_global(QVTD *v)
     }
 }
 
+void qvtd_inv_context_domain(QVTD *v, uint16_t did)
+{
+    if (v->qi) {
+        qi_run(v, DESC_CC | (2ULL << 4) | ((uint64_t)did << 16), 0);
+    } else {
+        ccmd(v, (2ULL << 61) | did);
+    }
+}
+
 void qvtd_inv_context_device(QVTD *v, uint16_t did, uint16_t sid)
 {
     if (v->qi) {
@@ -233,6 +255,13 @@ void qvtd_inv_pasid_cache(QVTD *v, uint16_t did, bool global)
 {
     g_assert_true(v->qi);
     qi_run(v, DESC_PC | (global ? 3ULL << 4 : 0) | ((uint64_t)did << 16), 0);
+}
+
+void qvtd_inv_piotlb_pasid(QVTD *v, uint16_t did, uint32_t pasid)
+{
+    g_assert_true(v->qi);
+    qi_run(v, DESC_PIOTLB | (2ULL << 4) | ((uint64_t)did << 16) |
+           ((uint64_t)pasid << 32), 0);
 }
 
 void qvtd_inv_piotlb_page(QVTD *v, uint16_t did, uint32_t pasid,

@@ -59,6 +59,13 @@ uint32_t qvtd_readl(QVTD *v, uint32_t reg);
 
 /* Switch to queued invalidation (GCMD.QIE) */
 void qvtd_enable_qi(QVTD *v);
+/* Back to register-based invalidation (GCMD.QIE clear) */
+void qvtd_disable_qi(QVTD *v);
+/*
+ * Latch a root table: RTADDR = @rtaddr (address, and bit 10 for scalable
+ * mode), GCMD.SRTP, wait for GSTS.RTPS.  v->root is left alone.
+ */
+void qvtd_set_root(QVTD *v, uint64_t rtaddr);
 /* GCMD.TE on or off, waiting for GSTS */
 void qvtd_set_translation(QVTD *v, bool on);
 
@@ -94,6 +101,7 @@ void qvtd_pasid_set_pgsnp(QVTD *v, uint64_t pasid_entry, bool pgsnp);
  * followed by a wait descriptor whose completion is checked).
  */
 void qvtd_inv_context_global(QVTD *v);
+void qvtd_inv_context_domain(QVTD *v, uint16_t did);
 void qvtd_inv_context_device(QVTD *v, uint16_t did, uint16_t sid);
 void qvtd_inv_iotlb_global(QVTD *v);
 void qvtd_inv_iotlb_domain(QVTD *v, uint16_t did);
@@ -101,6 +109,7 @@ void qvtd_inv_iotlb_domain(QVTD *v, uint16_t did);
 void qvtd_inv_iotlb_page(QVTD *v, uint16_t did, uint64_t addr, unsigned am);
 /* Queued only: PASID cache (global or of @did) and PASID-based IOTLB */
 void qvtd_inv_pasid_cache(QVTD *v, uint16_t did, bool global);
+void qvtd_inv_piotlb_pasid(QVTD *v, uint16_t did, uint32_t pasid);
 void qvtd_inv_piotlb_page(QVTD *v, uint16_t did, uint32_t pasid,
                           uint64_t addr, unsigned am);
 

@@ -1,0 +1,441 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Fuzz intel-iommu and ioasid-vfio with QEMU's generic-fuzz (libFuzzer).
+
+  fuzz.py run BUILD        fuzz every configuration, then summarise
+  fuzz.py summary BUILD    replay the crash files, grouped by signature
+  fuzz.py minimize BUILD CRASH [--config NAME] [-o FILE.qtest]
+                           turn a crash file into a minimal qtest trace in
+                           the format of tests/fuzz/crashers/
+
+BUILD is the build/ directory: the fuzzer is BUILD/obj-fuzz, the corpus
+BUILD/fuzz/corpus/CONFIG (kept across runs), crash files
+BUILD/fuzz/crashes/CONFIG.  `make fuzz`, `make fuzz-minimize` drive this;
+see docs/devel/ioasid-testing.rst.
+"""
+
+import argparse
+import collections
+import contextlib
+import io
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+
+SRC = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.realpath(__file__))))
+
+# What generic-fuzz drives: the machine (it adds -machine accel=qtest and
+# -m 512M itself) and the QOM objects whose MemoryRegions and PCI functions
+# it may touch.  Matching intel-iommu gives the VT-d register MMIO (and the
+# per-device vtd address spaces, not reachable by the CPU); ioasid-vfio
+# gives its BAR0 (mapped and enabled before each input) and its PCI config
+# space through 0xcf8/0xcfc.  DMA reads that the vIOMMU does of its tables
+# (root, context, PASID, page tables, invalidation queue) and that the
+# device does of guest RAM are served from the fuzzer's DMA patterns.
+DEVICE = '-device ioasid-vfio,addr=04.0'
+CONFIGS = collections.OrderedDict([
+    ('legacy', '-M q35 -nodefaults '
+     '-device intel-iommu,caching-mode=on,snoop-control=on ' + DEVICE),
+    ('scalable', '-M q35 -nodefaults '
+     '-device intel-iommu,caching-mode=on,snoop-control=on,'
+     'x-scalable-mode=on ' + DEVICE),
+])
+OBJECTS = 'intel-iommu* ioasid*'
+
+CRASH_PREFIXES = ('crash-', 'leak-', 'timeout-', 'oom-', 'slow-unit-')
+# libFuzzer's status line in fork mode
+STATUS = re.compile(r'^#(\d+): cov: (\d+) ft: (\d+) corp: (\d+) exec/s:? (\d+)'
+                    r' oom/timeout/crash: (\d+)/(\d+)/(\d+) time: (\d+)s')
+
+
+def paths(build):
+    obj = os.path.join(build, 'obj-fuzz')
+    return {
+        'obj': obj,
+        'fuzzer': os.path.join(obj, 'qemu-fuzz-x86_64'),
+        'system': os.path.join(obj, 'qemu-system-x86_64'),
+        'out': os.path.join(build, 'fuzz'),
+        'firmware': ['/usr/share/seabios', os.path.join(obj, 'pc-bios',
+                                                        'optionrom')],
+    }
+
+
+def firmware_args(p):
+    # The fuzzer does not look for firmware next to itself: name it
+    return ' '.join('-L ' + d for d in p['firmware'])
+
+
+def fuzz_env(p, config, extra=None):
+    env = dict(os.environ)
+    env.update({
+        'QEMU_FUZZ_ARGS': firmware_args(p) + ' ' + CONFIGS[config],
+        'QEMU_FUZZ_OBJECTS': OBJECTS,
+        # As QEMU's predefined configs do: fill each DMA range once between
+        # two commands, so that a crash replays as a plain qtest trace.
+        'QEMU_AVOID_DOUBLE_FETCH': '1',
+        # QEMU frees little of what it allocates at start-up, and the
+        # process is reused for all inputs: leak reports would only be
+        # noise (a leak per input shows up as an OOM instead).
+        'ASAN_OPTIONS': 'detect_leaks=0:abort_on_error=1:print_stacktrace=1'
+                        ':disable_coredump=1',
+        'UBSAN_OPTIONS': 'halt_on_error=1:abort_on_error=1:print_stacktrace=1',
+    })
+    env.update(extra or {})
+    return env
+
+
+def crash_files(p, config):
+    d = os.path.join(p['out'], 'crashes', config)
+    if not os.path.isdir(d):
+        return []
+    return sorted(os.path.join(d, f) for f in os.listdir(d)
+                  if f.startswith(CRASH_PREFIXES))
+
+
+def config_of(p, path):
+    """The configuration a crash file was found with (from its directory)."""
+    d = os.path.basename(os.path.dirname(os.path.abspath(path)))
+    return d if d in CONFIGS else None
+
+
+# ---------------------------------------------------------------------------
+# Crash signatures
+# ---------------------------------------------------------------------------
+FRAME = re.compile(r'^\s*#(\d+) 0x[0-9a-f]+ in (\S+) (\S+)')
+# Frames that say nothing about where QEMU went wrong
+BORING = re.compile(r'^(__|_start|abort$|raise$|g_assertion|g_assert|'
+                    r'g_log|g_logv|qtest_|fuzz::|fuzzer::|LLVMFuzzer|main$|'
+                    r'generic_fuzz|op_(in|out|read|write|pci_read|pci_write|'
+                    r'clock_step)$|flush_events|'
+                    r'libc_start|__libc|__sanitizer|__asan|__ubsan)')
+MESSAGE = re.compile(r'(Assertion .* failed|ERROR: AddressSanitizer: [\w-]+'
+                     r'|ERROR: LeakSanitizer: .*|runtime error: .*'
+                     r'|ERROR: libFuzzer: [\w-]+|\*\*\s*ERROR:.*'
+                     r'|code should not be reached.*|deadly signal)')
+
+
+def signature(output):
+    """(message, [top frames]) of a crash report."""
+    msg = None
+    frames = []
+    for line in output.splitlines():
+        if msg is None:
+            m = MESSAGE.search(line)
+            if m:
+                msg = m.group(1).strip()
+                # addresses differ between runs: not part of the signature
+                msg = re.sub(r' on (unknown )?address 0x[0-9a-f]+.*', '', msg)
+                continue
+        m = FRAME.match(line)
+        if m and msg is not None:
+            if m.group(1) == '0' and frames:
+                break               # the next stack (allocation, free)
+            func, where = m.group(2), m.group(3)
+            if BORING.match(func) or '/sanitizer_common/' in where:
+                continue
+            where = re.sub(r'^.*?/build/qemu/', '', where)
+            where = re.sub(r'^\(.*/([^/]+)\+0x[0-9a-f]+\)$', r'\1', where)
+            frames.append('%s %s' % (func, where))
+    return msg or 'no report (status only)', frames[:4]
+
+
+def replay_fuzzer(p, config, path, extra_env=None, timeout=120):
+    """Run one input through the fuzzer; return its output."""
+    cmd = [p['fuzzer'], '--fuzz-target=generic-fuzz', '-runs=1',
+           '-timeout=25', '-rss_limit_mb=4096', path]
+    try:
+        r = subprocess.run(cmd, env=fuzz_env(p, config, extra_env),
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=timeout, cwd=p['out'])
+        return r.returncode, r.stdout.decode(errors='replace')
+    except subprocess.TimeoutExpired as e:
+        return None, (e.stdout or b'').decode(errors='replace') + \
+            '\nERROR: libFuzzer: timeout (replay killed)\n'
+
+
+def cached_signature(p, config, path):
+    cache = os.path.join(os.path.dirname(path), '.sig',
+                         os.path.basename(path))
+    if os.path.exists(cache):
+        with open(cache) as f:
+            lines = f.read().splitlines()
+        return lines[0], lines[1:]
+    rc, out = replay_fuzzer(p, config, path)
+    if rc == 0:
+        msg, frames = 'does not reproduce (fixed?)', []
+    else:
+        msg, frames = signature(out)
+    os.makedirs(os.path.dirname(cache), exist_ok=True)
+    with open(cache, 'w') as f:
+        f.write('\n'.join([msg] + frames) + '\n')
+    return msg, frames
+
+
+def summarise_crashes(p, configs, since=None, limit=200):
+    """Print the crash files grouped by signature; return the group count."""
+    groups = collections.OrderedDict()
+    total = 0
+    for config in configs:
+        files = crash_files(p, config)
+        total += len(files)
+        new = [f for f in files if since is None or f not in since]
+        for path in files[:limit]:
+            msg, frames = cached_signature(p, config, path)
+            # the same bug: the same report at the same two top frames
+            sig = (config, msg, tuple(frames[:2]))
+            g = groups.setdefault(sig, {'files': [], 'frames': frames,
+                                        'new': 0})
+            g['files'].append(path)
+            g['new'] += path in new
+        if len(files) > limit:
+            print('(%s: %d crash files, only the first %d replayed)'
+                  % (config, len(files), limit))
+    fixed = [s for s in groups if s[1].startswith('does not reproduce')]
+    bugs = [s for s in groups if s not in fixed]
+    print('crash files: %d, distinct crashes: %d%s' % (
+        total, len(bugs), ', %d files no longer crash' % sum(
+            len(groups[s]['files']) for s in fixed) if fixed else ''))
+    for n, sig in enumerate(bugs, 1):
+        g = groups[sig]
+        print('  [%d] %s: %s (%d files, %d new; e.g. %s)' % (
+            n, sig[0], sig[1], len(g['files']), g['new'],
+            os.path.relpath(g['files'][0], SRC)))
+        for fr in g['frames']:
+            print('        ' + fr)
+    return len(bugs)
+
+
+# ---------------------------------------------------------------------------
+# run
+# ---------------------------------------------------------------------------
+class Tee:
+    def __init__(self, path):
+        self.f = open(path, 'w')
+
+    def __call__(self, text=''):
+        print(text)
+        self.f.write(text + '\n')
+        self.f.flush()
+
+
+def cmd_run(a):
+    p = paths(a.build)
+    configs = a.configs.split(',')
+    for c in configs:
+        if c not in CONFIGS:
+            sys.exit('fuzz: unknown configuration %s (%s)'
+                     % (c, ', '.join(CONFIGS)))
+    os.makedirs(os.path.join(p['out'], 'logs'), exist_ok=True)
+    log = Tee(os.path.join(p['out'], 'last-run.log'))
+    per_config = max(a.time // len(configs), 1)
+    stamp = time.strftime('%Y%m%d-%H%M%S')
+    log('fuzz: %s, %ds per configuration (%s), %d job(s), started %s' % (
+        os.path.relpath(p['fuzzer'], SRC), per_config, ', '.join(configs),
+        a.jobs, time.strftime('%F %T')))
+    before = {c: set(crash_files(p, c)) for c in configs}
+    totals = {'execs': 0, 'crashes': 0}
+    for c in configs:
+        corpus = os.path.join(p['out'], 'corpus', c)
+        crashes = os.path.join(p['out'], 'crashes', c)
+        os.makedirs(corpus, exist_ok=True)
+        os.makedirs(crashes, exist_ok=True)
+        joblog = os.path.join(p['out'], 'logs', '%s-%s.log' % (stamp, c))
+        seeds = len(os.listdir(corpus))
+        cmd = [p['fuzzer'], '--fuzz-target=generic-fuzz',
+               '-fork=%d' % a.jobs, '-ignore_crashes=1',
+               '-ignore_timeouts=1', '-ignore_ooms=1',
+               '-max_total_time=%d' % per_config,
+               # An input runs in well under a second; a QEMU stuck in a
+               # loop is a bug of its own, kept as timeout-*
+               '-timeout=25', '-rss_limit_mb=4096',
+               '-artifact_prefix=%s/' % crashes, corpus]
+        log()
+        log('== %s: %s' % (c, CONFIGS[c]))
+        log('   corpus %s (%d inputs), crashes %s, log %s' % (
+            os.path.relpath(corpus, SRC), seeds,
+            os.path.relpath(crashes, SRC), os.path.relpath(joblog, SRC)))
+        start = time.time()
+        last = None
+        with open(joblog, 'w') as jl:
+            proc = subprocess.Popen(cmd, env=fuzz_env(p, c), cwd=p['out'],
+                                    stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT)
+            next_note = start + 60
+            for raw in proc.stdout:
+                line = raw.decode(errors='replace').rstrip('\n')
+                jl.write(line + '\n')
+                m = STATUS.match(line)
+                if m:
+                    last = m
+                    if time.time() >= next_note:
+                        print('   ' + line, flush=True)
+                        next_note = time.time() + 300
+            proc.wait()
+        took = time.time() - start
+        if last is None:
+            log('   fuzzer printed no status (exit %d): see %s' % (
+                proc.returncode, os.path.relpath(joblog, SRC)))
+            with open(joblog) as jl:
+                for line in jl.read().splitlines()[-15:]:
+                    log('   | ' + line)
+            totals['crashes'] = None
+            continue
+        execs, cov, ft, corp, eps, ooms, touts, crs, _ = \
+            (int(x) for x in last.groups())
+        totals['execs'] += execs
+        if totals['crashes'] is not None:
+            totals['crashes'] += crs
+        log('   %d executions in %ds (%d exec/s), cov %d, ft %d, corpus %d; '
+            'crashes %d, timeouts %d, ooms %d' % (
+                execs, took, execs / max(took, 1), cov, ft, corp, crs, touts,
+                ooms))
+    log()
+    new = sum(len(set(crash_files(p, c)) - before[c]) for c in configs)
+    log('fuzz: %d executions in all, %d new crash files' % (
+        totals['execs'], new))
+    # the grouped crashes, into the log too
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        summarise_crashes(p, configs, since=set().union(*before.values()))
+    for line in buf.getvalue().splitlines():
+        log(line)
+    log('fuzz: finished %s; minimise a crash with: make fuzz-minimize '
+        'CRASH=FILE' % time.strftime('%F %T'))
+    return 0 if totals['crashes'] is not None else 1
+
+
+def cmd_summary(a):
+    summarise_crashes(paths(a.build), list(CONFIGS))
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# minimize
+# ---------------------------------------------------------------------------
+def crash_token(msg, frames):
+    """A string of QEMU's crash output that identifies this crash: the
+    assertion, or the file and line of the top frame in QEMU's source."""
+    if msg.startswith('Assertion'):
+        return msg
+    for fr in frames:
+        where = fr.split(' ', 1)[1].split('/')[-1]
+        if re.search(r'\.[ch]:\d+', where):
+            return where
+    return msg
+
+
+def run_trace(qemu, args, trace, timeout):
+    """Feed a qtest trace to qemu-system; (crashed?, output)."""
+    cmd = [qemu] + shlex.split(args) + ['-qtest', 'stdio', '-monitor',
+                                        'none', '-serial', 'none']
+    with open(trace) as f:
+        proc = subprocess.Popen(cmd, stdin=f, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT)
+        try:
+            out, _ = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            # still running at EOF of the trace: it did not crash
+            proc.kill()
+            out, _ = proc.communicate()
+            return False, out.decode(errors='replace')
+    return True, out.decode(errors='replace')
+
+
+def cmd_minimize(a):
+    p = paths(a.build)
+    crash = os.path.abspath(a.crash)
+    config = a.config or config_of(p, crash)
+    if config not in CONFIGS:
+        sys.exit('fuzz: which configuration found %s? (--config %s)'
+                 % (crash, '|'.join(CONFIGS)))
+    oss = os.path.join(a.build, 'qemu', 'scripts', 'oss-fuzz')
+    work = tempfile.mkdtemp(prefix='fuzz-min-')
+    # 1. the fuzzer's own replay, logging every qtest command
+    rc, out = replay_fuzzer(p, config, crash, {
+        'QTEST_LOG': '1', 'FUZZ_SERIALIZE_QTEST': '1'})
+    if rc == 0:
+        sys.exit('fuzz: %s does not crash any more' % crash)
+    msg, frames = signature(out)
+    print('crash: %s' % msg)
+    for fr in frames:
+        print('    ' + fr)
+    log = os.path.join(work, 'qtest-log')
+    with open(log, 'w') as f:
+        f.write(out)
+    # 2. DMA fills before the command that reads them: a plain trace
+    trace = os.path.join(work, 'trace')
+    with open(trace, 'w') as f:
+        subprocess.run([sys.executable, os.path.join(
+            oss, 'reorder_fuzzer_qtest_trace.py'), log], stdout=f, check=True)
+    # 3. it must crash qemu-system (the ASan build of the same tree)
+    args = '-display none -machine accel=qtest -m 512M %s %s' % (
+        firmware_args(p), CONFIGS[config])
+    env = fuzz_env(p, config)
+    os.environ.update({k: env[k] for k in ('ASAN_OPTIONS', 'UBSAN_OPTIONS')})
+    crashed, out = run_trace(p['system'], args, trace, 30)
+    if not crashed:
+        sys.exit('fuzz: the qtest trace (%s) does not crash %s' % (
+            trace, p['system']))
+    token = a.token or crash_token(*signature(out))
+    print('crash token: %s' % token)
+    # 4. upstream's minimiser: drop commands, then clear operand bits
+    small = os.path.join(work, 'trace-min')
+    subprocess.run([sys.executable, os.path.join(
+        oss, 'minimize_qtest_trace.py'), '-M1', '-M2', trace, small],
+        env=dict(os.environ, QEMU_PATH=p['system'], QEMU_ARGS=args,
+                 CRASH_TOKEN=token),
+        stdout=subprocess.DEVNULL, check=True)
+    with open(small) as f:
+        cmds = [x.strip() for x in f if x.strip()]
+    crashed, out = run_trace(p['system'], args, small, 30)
+    msg, frames = signature(out)
+    name = os.path.basename(crash)
+    text = ['# SPDX-License-Identifier: GPL-2.0-or-later',
+            '# Found by generic-fuzz (%s configuration): %s' % (config, name),
+            '# %s' % msg] + ['#   %s' % fr for fr in frames] + [
+            '# Replace these lines by what was wrong and what fixed it.',
+            'args: -M q35 -m 512M %s' % CONFIGS[config].replace(
+                '-M q35 ', '')] + cmds
+    out_path = a.output or os.path.join(p['out'], 'minimized', name + '.qtest')
+    os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
+    with open(out_path, 'w') as f:
+        f.write('\n'.join(text) + '\n')
+    print('\n'.join(text))
+    print('fuzz: %d commands, written to %s (%s)' % (
+        len(cmds), out_path, 'still crashes' if crashed else
+        'WARNING: the minimised trace no longer crashes'))
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    sub = ap.add_subparsers(dest='cmd', required=True)
+    r = sub.add_parser('run')
+    r.add_argument('build')
+    r.add_argument('--time', type=int, default=600,
+                   help='seconds in all, shared by the configurations')
+    r.add_argument('--jobs', type=int, default=1,
+                   help='parallel fuzzing processes (libFuzzer -fork)')
+    r.add_argument('--configs', default=','.join(CONFIGS))
+    s = sub.add_parser('summary')
+    s.add_argument('build')
+    m = sub.add_parser('minimize')
+    m.add_argument('build')
+    m.add_argument('crash')
+    m.add_argument('--config', choices=list(CONFIGS))
+    m.add_argument('--token', help='string identifying the crash in '
+                   "QEMU's output (default: its top frame)")
+    m.add_argument('-o', '--output')
+    a = ap.parse_args()
+    a.build = os.path.abspath(a.build)
+    return {'run': cmd_run, 'summary': cmd_summary,
+            'minimize': cmd_minimize}[a.cmd](a)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
