@@ -13,130 +13,28 @@
 
 #include "qemu/osdep.h"
 #include "libqtest.h"
-#include "libqos/ioasid-vfio.h"
-#include "libqos/vtd.h"
+#include "libqos/ioasid-env.h"
 #include "qobject/qlist.h"
 
-#define DEV_SLOT        4
-#define DEV_PATH        "/machine/peripheral/dev0"
-#define SID             (DEV_SLOT << 3)         /* 00:04.0 */
-#define DID             5
-#define TABLES          0x10000000ULL           /* 16 MiB of VT-d tables */
-#define TABLES_SIZE     0x01000000ULL
-#define IOVA            0x80000000ULL           /* not a guest RAM address */
-#define GPA             0x02000000ULL
-#define PG              4096ULL
+#define DEV_SLOT        QIE_SLOT
+#define DEV_PATH        QIE_PATH
+#define SID             QIE_SID
+#define DID             QIE_DID
+#define TABLES          QIE_TABLES
+#define TABLES_SIZE     QIE_TABLES_SIZE
+#define IOVA            QIE_IOVA
+#define GPA             QIE_GPA
+#define PG              QIE_PG
 
 /* guest RAM of the machines env_start() makes */
 static const char *env_mem = "512M";
 
-typedef struct Env {
-    QIoasidVfio *d;
-    QVTD v;
-    uint64_t top;               /* second-level table */
-    uint64_t pe;                /* scalable: the RID_PASID entry */
-    bool scalable;
-} Env;
+typedef QIoasidEnv Env;
 
-/*
- * A q35 with intel-iommu (@viommu options) and ioasid-vfio (@devopts),
- * vIOMMU tables set up for the device (empty second-level table), caches
- * invalidated, translation still off.
- */
 static void env_start(Env *e, const char *viommu, const char *extra,
                       const char *devopts, bool scalable, bool qi)
 {
-    g_autofree char *args = g_strdup_printf(
-        "-M q35 -m %s -nodefaults %s -device intel-iommu,caching-mode=on%s%s"
-        " -device ioasid-vfio,id=dev0,addr=%02x.0%s%s", env_mem, extra ?: "",
-        scalable ? ",x-scalable-mode=on" : "", viommu ?: "", DEV_SLOT,
-        devopts ? "," : "", devopts ?: "");
-
-    e->scalable = scalable;
-    e->d = qiov_start(args, DEV_SLOT);
-    qvtd_init(&e->v, e->d->qts, TABLES, TABLES_SIZE, scalable);
-    if (qi) {
-        qvtd_enable_qi(&e->v);
-    }
-    e->top = qvtd_sl_new(&e->v);
-    if (scalable) {
-        e->pe = qvtd_context_scalable(&e->v, SID, DID, e->top, false);
-    } else {
-        qvtd_context_legacy(&e->v, SID, DID, e->top);
-    }
-    qvtd_inv_context_global(&e->v);
-    qvtd_inv_iotlb_global(&e->v);
-}
-
-static void env_stop(Env *e)
-{
-    qiov_stop(e->d);
-}
-
-static QDict *space(Env *e)
-{
-    QDict *s = qiov_query_space(e->d->qts, "ioasid-default", DEV_PATH);
-
-    g_assert(s);
-    return s;
-}
-
-static uint64_t map_calls(Env *e)
-{
-    QDict *s = space(e);
-    uint64_t n = qdict_get_u64(s, "map-calls");
-
-    qobject_unref(s);
-    return n;
-}
-
-/* Assert the host mapping at @iova: exactly [iova, iova+size) -> addr. */
-static void assert_mapping(Env *e, uint64_t iova, uint64_t size,
-                           uint64_t addr, bool block)
-{
-    QDict *s = space(e);
-    QDict *m = qiov_find_mapping(s, iova);
-
-    g_assert(m);
-    g_assert_cmphex(qdict_get_u64(m, "iova"), ==, iova);
-    g_assert_cmphex(qdict_get_u64(m, "size"), ==, size);
-    g_assert_cmphex(qdict_get_u64(m, "addr"), ==, addr);
-    g_assert_cmpint(qdict_get_bool(m, "block-nosnoop"), ==, block);
-    qobject_unref(s);
-}
-
-static void assert_unmapped(Env *e, uint64_t iova)
-{
-    QDict *s = space(e);
-
-    g_assert_null(qiov_find_mapping(s, iova));
-    qobject_unref(s);
-}
-
-static uint64_t nosnoop_bytes(Env *e)
-{
-    return qiov_rd64(e->d, IOASID_VFIO_REG_NOSNOOP_BYTES);
-}
-
-/* Page-selective invalidation of one 4K page, the way the mode has it */
-static void inv_page(Env *e, uint64_t iova)
-{
-    if (e->scalable) {
-        qvtd_inv_piotlb_page(&e->v, DID, 0, iova, 0);
-    } else {
-        qvtd_inv_iotlb_page(&e->v, DID, iova, 0);
-    }
-}
-
-/*
- * Map @pages 4K pages at IOVA -> GPA with leaf bits @flags, turn
- * translation on, and check the host got them as one unblocked mapping.
- */
-static void env_map_live(Env *e, int pages, uint64_t flags)
-{
-    qvtd_sl_map(&e->v, e->top, IOVA, GPA, pages * PG, QVTD_PAGE_4K, flags);
-    qvtd_set_translation(&e->v, true);
-    assert_mapping(e, IOVA, pages * PG, GPA, flags & QVTD_SL_SNP);
+    qie_start(e, env_mem, viommu, extra, devopts, scalable, qi);
 }
 
 /* ---- SNP per page ---- */
@@ -153,33 +51,33 @@ static void check_snp_per_page(bool scalable)
                 QVTD_SL_RW | QVTD_SL_SNP);
     qvtd_sl_map(&e.v, e.top, IOVA + 2 * PG, GPA + 2 * PG, 2 * PG,
                 QVTD_PAGE_4K, QVTD_SL_RW);
-    calls = map_calls(&e);
+    calls = qie_space_u64(&e, "map-calls");
     qvtd_set_translation(&e.v, true);
 
     /* the replay: one host call per run of equal flags */
-    g_assert_cmpuint(map_calls(&e) - calls, ==, 2);
-    assert_mapping(&e, IOVA, 2 * PG, GPA, true);
-    assert_mapping(&e, IOVA + 2 * PG, 2 * PG, GPA + 2 * PG, false);
-    assert_unmapped(&e, IOVA + 4 * PG);
+    g_assert_cmpuint(qie_space_u64(&e, "map-calls") - calls, ==, 2);
+    qie_assert_mapping(&e, IOVA, 2 * PG, GPA, true);
+    qie_assert_mapping(&e, IOVA + 2 * PG, 2 * PG, GPA + 2 * PG, false);
+    qie_assert_unmapped(&e, IOVA + 4 * PG);
     /* guest RAM is no longer identity-mapped */
-    assert_unmapped(&e, 0x100000);
+    qie_assert_unmapped(&e, 0x100000);
 
     /* copy page 0 -> page 2: only the write to page 2 bypasses caches */
     memset(buf, 0xa5, sizeof(buf));
     qtest_memwrite(e.d->qts, GPA, buf, sizeof(buf));
-    before = nosnoop_bytes(&e);
+    before = qie_nosnoop_bytes(&e);
     g_assert_cmphex(qiov_dma(e.d, IOASID_VFIO_OP_COPY, IOVA, IOVA + 2 * PG,
                              sizeof(buf), true), ==, IOASID_VFIO_STATUS_DONE);
-    g_assert_cmpuint(nosnoop_bytes(&e) - before, ==, sizeof(buf));
+    g_assert_cmpuint(qie_nosnoop_bytes(&e) - before, ==, sizeof(buf));
     qtest_memread(e.d->qts, GPA + 2 * PG, got, sizeof(got));
     g_assert_cmpmem(got, sizeof(got), buf, sizeof(buf));
     /* page 3 -> page 1: only the read */
-    before = nosnoop_bytes(&e);
+    before = qie_nosnoop_bytes(&e);
     g_assert_cmphex(qiov_dma(e.d, IOASID_VFIO_OP_COPY, IOVA + 3 * PG,
                              IOVA + PG, 100, true), ==,
                     IOASID_VFIO_STATUS_DONE);
-    g_assert_cmpuint(nosnoop_bytes(&e) - before, ==, 100);
-    env_stop(&e);
+    g_assert_cmpuint(qie_nosnoop_bytes(&e) - before, ==, 100);
+    qie_stop(&e);
 }
 
 static void test_snp_per_page_legacy(void)
@@ -200,23 +98,23 @@ static void check_snp_flip(bool scalable, bool qi)
     uint64_t before;
 
     env_start(&e, ",snoop-control=on", NULL, NULL, scalable, qi);
-    env_map_live(&e, 1, QVTD_SL_RW);
+    qie_map_live(&e, 1, QVTD_SL_RW);
 
     qvtd_sl_update(&e.v, e.top, IOVA, QVTD_PAGE_4K, 0, QVTD_SL_SNP);
-    inv_page(&e, IOVA);
-    assert_mapping(&e, IOVA, PG, GPA, true);
-    before = nosnoop_bytes(&e);
+    qie_inv_page(&e, IOVA);
+    qie_assert_mapping(&e, IOVA, PG, GPA, true);
+    before = qie_nosnoop_bytes(&e);
     g_assert_cmphex(qiov_dma(e.d, IOASID_VFIO_OP_FILL, 0, IOVA, 64, true),
                     ==, IOASID_VFIO_STATUS_DONE);
-    g_assert_cmpuint(nosnoop_bytes(&e), ==, before);
+    g_assert_cmpuint(qie_nosnoop_bytes(&e), ==, before);
 
     qvtd_sl_update(&e.v, e.top, IOVA, QVTD_PAGE_4K, QVTD_SL_SNP, 0);
-    inv_page(&e, IOVA);
-    assert_mapping(&e, IOVA, PG, GPA, false);
+    qie_inv_page(&e, IOVA);
+    qie_assert_mapping(&e, IOVA, PG, GPA, false);
     g_assert_cmphex(qiov_dma(e.d, IOASID_VFIO_OP_FILL, 0, IOVA, 64, true),
                     ==, IOASID_VFIO_STATUS_DONE);
-    g_assert_cmpuint(nosnoop_bytes(&e) - before, ==, 64);
-    env_stop(&e);
+    g_assert_cmpuint(qie_nosnoop_bytes(&e) - before, ==, 64);
+    qie_stop(&e);
 }
 
 static void test_snp_flip_register(void)
@@ -248,21 +146,21 @@ static void test_coalesce(void)
     /* 16 contiguous pages, equal flags, one domain invalidation: 1 call */
     qvtd_sl_map(&e.v, e.top, IOVA, GPA, 16 * PG, QVTD_PAGE_4K,
                 QVTD_SL_RW | QVTD_SL_SNP);
-    calls = map_calls(&e);
+    calls = qie_space_u64(&e, "map-calls");
     qvtd_inv_iotlb_domain(&e.v, DID);
-    g_assert_cmpuint(map_calls(&e) - calls, ==, 1);
-    assert_mapping(&e, IOVA, 16 * PG, GPA, true);
+    g_assert_cmpuint(qie_space_u64(&e, "map-calls") - calls, ==, 1);
+    qie_assert_mapping(&e, IOVA, 16 * PG, GPA, true);
 
     /* alternating SNP: never merged, 16 calls, flags per page */
     for (i = 0; i < 16; i++) {
         qvtd_sl_map(&e.v, e.top, IOVA + 0x100000 + i * PG, GPA + i * PG, PG,
                     QVTD_PAGE_4K, QVTD_SL_RW | (i & 1 ? QVTD_SL_SNP : 0));
     }
-    calls = map_calls(&e);
+    calls = qie_space_u64(&e, "map-calls");
     qvtd_inv_iotlb_domain(&e.v, DID);
-    g_assert_cmpuint(map_calls(&e) - calls, ==, 16);
+    g_assert_cmpuint(qie_space_u64(&e, "map-calls") - calls, ==, 16);
     for (i = 0; i < 16; i++) {
-        assert_mapping(&e, IOVA + 0x100000 + i * PG, PG, GPA + i * PG, i & 1);
+        qie_assert_mapping(&e, IOVA + 0x100000 + i * PG, PG, GPA + i * PG, i & 1);
     }
 
     /* a target that is not contiguous starts a new call */
@@ -270,10 +168,10 @@ static void test_coalesce(void)
                 QVTD_SL_RW);
     qvtd_sl_map(&e.v, e.top, IOVA + 0x201000, GPA + 0x10000, PG,
                 QVTD_PAGE_4K, QVTD_SL_RW);
-    calls = map_calls(&e);
+    calls = qie_space_u64(&e, "map-calls");
     qvtd_inv_iotlb_global(&e.v);
-    g_assert_cmpuint(map_calls(&e) - calls, ==, 2);
-    env_stop(&e);
+    g_assert_cmpuint(qie_space_u64(&e, "map-calls") - calls, ==, 2);
+    qie_stop(&e);
 }
 
 /* ---- huge leaves ---- */
@@ -289,15 +187,15 @@ static void test_huge_pages(void)
     qvtd_sl_map(&e.v, e.top, 0x100000000ULL, 0, QVTD_PAGE_1G, QVTD_PAGE_1G,
                 QVTD_SL_RW);
     qvtd_set_translation(&e.v, true);
-    assert_mapping(&e, IOVA, QVTD_PAGE_2M, 0x4000000, true);
+    qie_assert_mapping(&e, IOVA, QVTD_PAGE_2M, 0x4000000, true);
     /* 1 GiB at guest-physical 0: only 512 MiB is RAM, so not mapped */
-    assert_unmapped(&e, 0x100000000ULL);
+    qie_assert_unmapped(&e, 0x100000000ULL);
 
     /* SNP of the 2M leaf cleared: one 2M host mapping flips */
     qvtd_sl_update(&e.v, e.top, IOVA, QVTD_PAGE_2M, QVTD_SL_SNP, 0);
     qvtd_inv_iotlb_page(&e.v, DID, IOVA, 9);
-    assert_mapping(&e, IOVA, QVTD_PAGE_2M, 0x4000000, false);
-    env_stop(&e);
+    qie_assert_mapping(&e, IOVA, QVTD_PAGE_2M, 0x4000000, false);
+    qie_stop(&e);
 }
 
 static void test_huge_1g(void)
@@ -311,7 +209,7 @@ static void test_huge_1g(void)
     qvtd_sl_map(&e.v, e.top, 0x100000000ULL, 0x40000000ULL, QVTD_PAGE_1G,
                 QVTD_PAGE_1G, QVTD_SL_RW | QVTD_SL_SNP);
     qvtd_set_translation(&e.v, true);
-    assert_mapping(&e, 0x100000000ULL, QVTD_PAGE_1G, 0x40000000ULL, true);
+    qie_assert_mapping(&e, 0x100000000ULL, QVTD_PAGE_1G, 0x40000000ULL, true);
     qiov_wr32(e.d, IOASID_VFIO_REG_PATTERN, 0x04030201);
     g_assert_cmphex(qiov_dma(e.d, IOASID_VFIO_OP_FILL, 0,
                              0x100000000ULL + 0x12345000, 4, true), ==,
@@ -319,8 +217,8 @@ static void test_huge_1g(void)
     qtest_memread(e.d->qts, 0x40000000ULL + 0x12345000, got, sizeof(got));
     g_assert_cmphex(got[0], ==, 1);
     g_assert_cmphex(got[3], ==, 4);
-    g_assert_cmpuint(nosnoop_bytes(&e), ==, 0);
-    env_stop(&e);
+    g_assert_cmpuint(qie_nosnoop_bytes(&e), ==, 0);
+    qie_stop(&e);
 }
 
 /* ---- PGSNP ---- */
@@ -336,25 +234,25 @@ static void test_pgsnp(void)
     qvtd_inv_pasid_cache(&e.v, DID, false);
     qvtd_set_translation(&e.v, true);
     /* PGSNP=1 forces snooping over SNP=0 leaves */
-    assert_mapping(&e, IOVA, 4 * PG, GPA, true);
-    before = nosnoop_bytes(&e);
+    qie_assert_mapping(&e, IOVA, 4 * PG, GPA, true);
+    before = qie_nosnoop_bytes(&e);
     g_assert_cmphex(qiov_dma(e.d, IOASID_VFIO_OP_FILL, 0, IOVA, 4 * PG,
                              true), ==, IOASID_VFIO_STATUS_DONE);
-    g_assert_cmpuint(nosnoop_bytes(&e), ==, before);
+    g_assert_cmpuint(qie_nosnoop_bytes(&e), ==, before);
 
     /* PGSNP cleared + PASID-cache invalidation: follow the PTEs again */
     qvtd_pasid_set_pgsnp(&e.v, e.pe, false);
     qvtd_inv_pasid_cache(&e.v, DID, false);
-    assert_mapping(&e, IOVA, 4 * PG, GPA, false);
+    qie_assert_mapping(&e, IOVA, 4 * PG, GPA, false);
     g_assert_cmphex(qiov_dma(e.d, IOASID_VFIO_OP_FILL, 0, IOVA, 4 * PG,
                              true), ==, IOASID_VFIO_STATUS_DONE);
-    g_assert_cmpuint(nosnoop_bytes(&e) - before, ==, 4 * PG);
+    g_assert_cmpuint(qie_nosnoop_bytes(&e) - before, ==, 4 * PG);
 
     /* and back, with a global PASID-cache invalidation */
     qvtd_pasid_set_pgsnp(&e.v, e.pe, true);
     qvtd_inv_pasid_cache(&e.v, 0, true);
-    assert_mapping(&e, IOVA, 4 * PG, GPA, true);
-    env_stop(&e);
+    qie_assert_mapping(&e, IOVA, 4 * PG, GPA, true);
+    qie_stop(&e);
 }
 
 /* ---- unmapping ---- */
@@ -366,13 +264,13 @@ static void test_pte_cleared(void)
     uint16_t sid;
 
     env_start(&e, ",snoop-control=on", NULL, NULL, false, true);
-    env_map_live(&e, 2, QVTD_SL_RW);
+    qie_map_live(&e, 2, QVTD_SL_RW);
 
     /* clear the second page: the host splits the mapping */
     qvtd_sl_update(&e.v, e.top, IOVA + PG, QVTD_PAGE_4K, ~0ULL, 0);
-    inv_page(&e, IOVA + PG);
-    assert_mapping(&e, IOVA, PG, GPA, false);
-    assert_unmapped(&e, IOVA + PG);
+    qie_inv_page(&e, IOVA + PG);
+    qie_assert_mapping(&e, IOVA, PG, GPA, false);
+    qie_assert_unmapped(&e, IOVA + PG);
 
     /* DMA there: a host fault, which the vIOMMU records too */
     g_assert_cmpuint(qvtd_take_fault(&e.v, NULL, NULL), ==, 0);
@@ -387,7 +285,7 @@ static void test_pte_cleared(void)
     /* the first page still works */
     g_assert_cmphex(qiov_dma(e.d, IOASID_VFIO_OP_FILL, 0, IOVA, 16, false),
                     ==, IOASID_VFIO_STATUS_DONE);
-    env_stop(&e);
+    qie_stop(&e);
 }
 
 /* ---- translation on and off ---- */
@@ -398,31 +296,31 @@ static void test_translation_toggle(void)
 
     env_start(&e, ",snoop-control=on", NULL, NULL, false, false);
     /* TE off: the identity map, blocking no-snoop (enforce-snoop=auto) */
-    assert_mapping(&e, 0x100000, 512 * 1024 * 1024 - 0x100000, 0x100000,
+    qie_assert_mapping(&e, 0x100000, 512 * 1024 * 1024 - 0x100000, 0x100000,
                    true);
-    assert_unmapped(&e, IOVA);
+    qie_assert_unmapped(&e, IOVA);
 
     qvtd_sl_map(&e.v, e.top, IOVA, GPA, PG, QVTD_PAGE_4K, QVTD_SL_RW);
     qvtd_set_translation(&e.v, true);
-    assert_mapping(&e, IOVA, PG, GPA, false);
-    assert_unmapped(&e, 0x100000);
+    qie_assert_mapping(&e, IOVA, PG, GPA, false);
+    qie_assert_unmapped(&e, 0x100000);
 
     qvtd_set_translation(&e.v, false);
-    assert_unmapped(&e, IOVA);
-    assert_mapping(&e, 0x100000, 512 * 1024 * 1024 - 0x100000, 0x100000,
+    qie_assert_unmapped(&e, IOVA);
+    qie_assert_mapping(&e, 0x100000, 512 * 1024 * 1024 - 0x100000, 0x100000,
                    true);
 
     /* TE on again: the guest tables are replayed, as they are now */
     qvtd_sl_update(&e.v, e.top, IOVA, QVTD_PAGE_4K, 0, QVTD_SL_SNP);
     qvtd_set_translation(&e.v, true);
-    assert_mapping(&e, IOVA, PG, GPA, true);
+    qie_assert_mapping(&e, IOVA, PG, GPA, true);
 
     /* a system reset turns translation off: back to the identity map */
     qtest_system_reset(e.d->qts);
-    assert_unmapped(&e, IOVA);
-    assert_mapping(&e, 0x100000, 512 * 1024 * 1024 - 0x100000, 0x100000,
+    qie_assert_unmapped(&e, IOVA);
+    qie_assert_mapping(&e, 0x100000, 512 * 1024 * 1024 - 0x100000, 0x100000,
                    true);
-    env_stop(&e);
+    qie_stop(&e);
 }
 
 /* ---- context-cache invalidation ---- */
@@ -433,7 +331,7 @@ static void test_context_switch(void)
     uint64_t top2;
 
     env_start(&e, ",snoop-control=on", NULL, NULL, false, false);
-    env_map_live(&e, 1, QVTD_SL_RW);
+    qie_map_live(&e, 1, QVTD_SL_RW);
 
     /* point the device at another table, invalidate its context entry */
     top2 = qvtd_sl_new(&e.v);
@@ -442,9 +340,9 @@ static void test_context_switch(void)
     qvtd_context_legacy(&e.v, SID, DID, top2);
     qvtd_inv_context_device(&e.v, DID, SID);
     qvtd_inv_iotlb_domain(&e.v, DID);
-    assert_unmapped(&e, IOVA);
-    assert_mapping(&e, IOVA + PG, PG, GPA + PG, true);
-    env_stop(&e);
+    qie_assert_unmapped(&e, IOVA);
+    qie_assert_mapping(&e, IOVA + PG, PG, GPA + PG, true);
+    qie_stop(&e);
 }
 
 /* ---- reserved bits ---- */
@@ -461,8 +359,8 @@ static void test_snp_reserved_without_sc(void)
                 QVTD_SL_RW | QVTD_SL_SNP);
     qvtd_set_translation(&e.v, true);
     /* without SC the guest cannot ask: the good page does not block */
-    assert_mapping(&e, IOVA, PG, GPA, false);
-    assert_unmapped(&e, IOVA + PG);
+    qie_assert_mapping(&e, IOVA, PG, GPA, false);
+    qie_assert_unmapped(&e, IOVA + PG);
 
     g_assert_cmpuint(qiov_status_code(qiov_dma(e.d, IOASID_VFIO_OP_FILL, 0,
                                                IOVA + PG, 16, false)), ==,
@@ -474,8 +372,8 @@ static void test_snp_reserved_without_sc(void)
     /* setting SNP on a live PTE removes the host mapping */
     qvtd_sl_update(&e.v, e.top, IOVA, QVTD_PAGE_4K, 0, QVTD_SL_SNP);
     qvtd_inv_iotlb_page(&e.v, DID, IOVA, 0);
-    assert_unmapped(&e, IOVA);
-    env_stop(&e);
+    qie_assert_unmapped(&e, IOVA);
+    qie_stop(&e);
 }
 
 /* ---- a guest that writes garbage ---- */
@@ -563,11 +461,11 @@ static void test_garbage(void)
     qvtd_inv_context_global(&e.v);
     qvtd_inv_iotlb_global(&e.v);
     qvtd_set_translation(&e.v, true);
-    assert_mapping(&e, IOVA, PG, GPA, false);
+    qie_assert_mapping(&e, IOVA, PG, GPA, false);
     g_assert_cmphex(qiov_dma(e.d, IOASID_VFIO_OP_FILL, 0, IOVA, 64, false),
                     ==, IOASID_VFIO_STATUS_DONE);
     g_rand_free(rnd);
-    env_stop(&e);
+    qie_stop(&e);
 }
 
 /* ---- host policy ---- */
@@ -580,19 +478,19 @@ static void test_nosnoop_deny(void)
     env_start(&e, ",snoop-control=on", NULL, "nosnoop=deny", false, false);
     qvtd_sl_map(&e.v, e.top, IOVA, GPA, PG, QVTD_PAGE_4K, QVTD_SL_RW);
     qvtd_set_translation(&e.v, true);
-    s = space(&e);
+    s = qie_space(&e);
     g_assert_true(qdict_get_bool(s, "enforce-snoop"));
     qobject_unref(s);
-    assert_mapping(&e, IOVA, PG, GPA, true);
+    qie_assert_mapping(&e, IOVA, PG, GPA, true);
     g_assert_cmphex(qiov_dma(e.d, IOASID_VFIO_OP_FILL, 0, IOVA, 64, true),
                     ==, IOASID_VFIO_STATUS_DONE);
-    g_assert_cmpuint(nosnoop_bytes(&e), ==, 0);
+    g_assert_cmpuint(qie_nosnoop_bytes(&e), ==, 0);
     nc = qiov_query_noncoherent(e.d->qts, DEV_PATH, NULL, NULL);
     g_assert_true(qdict_get_bool(nc, "nosnoop-enabled"));
     g_assert_true(qdict_get_bool(nc, "nosnoop-deny"));
     g_assert_false(qdict_get_bool(nc, "noncoherent"));
     qobject_unref(nc);
-    env_stop(&e);
+    qie_stop(&e);
 }
 
 static void test_refused_configs(void)
@@ -743,10 +641,10 @@ static void check_truth_table(bool platform)
     qvtd_sl_update(&e.v, e.top, IOVA, QVTD_PAGE_4K, ~0ULL, 0);
     qvtd_sl_update(&e.v, e.top, IOVA + PG, QVTD_PAGE_4K, ~0ULL, 0);
     qvtd_inv_iotlb_domain(&e.v, DID);
-    assert_unmapped(&e, IOVA + PG);
+    qie_assert_unmapped(&e, IOVA + PG);
     assert_nc(qts, DEV_PATH, (NcState) { true, true, c }, c, changes);
     expect_no_event(qts);
-    env_stop(&e);
+    qie_stop(&e);
 }
 
 static void test_truth_table_platform_on(void)
@@ -910,7 +808,7 @@ static void test_migration(void)
     qobject_unref(nc);
     qtest_quit(dst);
     unlink(file);
-    env_stop(&e);
+    qie_stop(&e);
 }
 
 int main(int argc, char **argv)
