@@ -26,8 +26,8 @@
  *    outside again;
  *  - after the vIOMMU commits an invalidation (IOMMUNotifier.commit),
  *    nothing is pending: the host table is what the vIOMMU's events said,
- *    except for mappings the host refused for lack of room (counted in
- *    relay->dropped and the host's quota counter; their DMA faults).
+ *    except for mappings the host refused for lack of room (counted by the
+ *    host as quota-refused; their DMA faults).
  *
  * Coalescing: the vIOMMU reports one leaf at a time, and a changed leaf as
  * UNMAP then MAP.  Within one invalidation, contiguous UNMAPs gather into
@@ -40,10 +40,15 @@
  * invalidation complete.  So the events of one invalidation covering
  * contiguous entries with equal flags become one host call.
  *
- * Resource bound: the host holds at most max_mappings mappings per IOASID.
- * While a new one would not fit, the relay says so on its notifiers
- * (IOMMUNotifier.map_full), so that the vIOMMU stops adding mappings, and
- * drops the MAPs it still gets: memory stays bounded by the limit.
+ * Resource bound: the host holds at most max_mappings mappings per IOASID
+ * and refuses more with ENOSPC (counted and traced by the host).  From
+ * the first refusal until an unmap makes room, the relay says so on its
+ * notifiers (IOMMUNotifier.map_full): the vIOMMU stops adding mappings,
+ * and keeps the refused one out of its shadow so that it is offered again
+ * later.  To make that refusal exact, a MAP that would need a new host
+ * mapping while the host is at its limit is tried at once instead of
+ * being queued.  Memory stays bounded by the limit; DMA to what was not
+ * mapped faults.
  */
 
 #include "qemu/osdep.h"
@@ -97,8 +102,7 @@ static bool ioasid_relay_section_range(IOASIDRelay *relay,
 static void ioasid_relay_update_full(IOASIDRelay *relay)
 {
     IOASIDRelayGuestIOMMU *giommu;
-    uint64_t needed = relay->host_mappings + (relay->map_run.size ? 1 : 0);
-    bool full = relay->quota_hit || needed >= relay->max_mappings;
+    bool full = relay->quota_hit;
 
     if (full != relay->full) {
         relay->full = full;
@@ -123,7 +127,7 @@ static void ioasid_relay_host_map(IOASIDRelay *relay, hwaddr iova,
         /* The host is full: DMA there faults, as the guest can see. */
         error_free(err);
         relay->quota_hit = true;
-        relay->dropped++;
+        trace_ioasid_relay_dropped(relay->owner, iova, size);
         return;
     }
     if (ret) {
@@ -267,18 +271,21 @@ static void ioasid_relay_queue(IOASIDRelay *relay, bool map, hwaddr iova,
     if (r->size) {
         ioasid_relay_send_runs(relay);
     }
-    if (map && relay->full) {
-        /* No room for a new mapping: not relayed, its DMA faults */
-        relay->dropped++;
-        trace_ioasid_relay_dropped(relay->owner, iova, size);
+    if (map && (relay->full || (relay->max_mappings &&
+                                relay->host_mappings >= relay->max_mappings))) {
+        /*
+         * No room for a new host mapping: let the host refuse it now, so
+         * that the vIOMMU learns it was not taken (see map_full).
+         */
+        ioasid_relay_send_runs(relay);
+        ioasid_relay_host_unmap(relay, iova, iova + size - 1);
+        ioasid_relay_host_map(relay, iova, size, addr, flags);
+        ioasid_relay_update_full(relay);
         return;
     }
     *r = (IOASIDRelayRun) {
         .map = map, .iova = iova, .size = size, .addr = addr, .flags = flags,
     };
-    if (map) {
-        ioasid_relay_update_full(relay);
-    }
 }
 
 /* ---- the vIOMMU's notifiers ---- */

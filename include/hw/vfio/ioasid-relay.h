@@ -56,7 +56,6 @@ typedef struct IOASIDRelay {
     bool quota_hit;             /* MAP_DMA got ENOSPC since the last unmap */
     bool full;                  /* cannot take a new mapping now */
     bool dirty;                 /* host calls made since changed() */
-    uint64_t dropped;           /* vIOMMU mappings not relayed: host full */
 } IOASIDRelay;
 
 /*
