@@ -334,6 +334,12 @@ uint64_t qvtd_sl_pte_addr(QVTD *v, uint64_t top, uint64_t iova,
     return pte_addr(v, top, iova, leaf_level(pgsize));
 }
 
+uint64_t qvtd_sl_entry_addr(QVTD *v, uint64_t top, uint64_t iova, int level)
+{
+    g_assert(level >= 1 && level <= v->levels);
+    return pte_addr(v, top, iova, level);
+}
+
 void qvtd_sl_update(QVTD *v, uint64_t top, uint64_t iova, uint64_t pgsize,
                     uint64_t clear, uint64_t set)
 {

@@ -80,6 +80,11 @@ void qvtd_sl_map(QVTD *v, uint64_t top, uint64_t iova, uint64_t gpa,
 /* Guest address of the leaf PTE mapping @iova (of leaf size @pgsize) */
 uint64_t qvtd_sl_pte_addr(QVTD *v, uint64_t top, uint64_t iova,
                           uint64_t pgsize);
+/*
+ * Guest address of the entry at @level (1: 4K leaves ... 4: the top) on
+ * the way to @iova, creating the tables above it
+ */
+uint64_t qvtd_sl_entry_addr(QVTD *v, uint64_t top, uint64_t iova, int level);
 /* Read-modify-write the leaf PTE for @iova: clear @clear, then set @set */
 void qvtd_sl_update(QVTD *v, uint64_t top, uint64_t iova, uint64_t pgsize,
                     uint64_t clear, uint64_t set);
