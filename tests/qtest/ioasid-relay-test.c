@@ -160,7 +160,8 @@ static void test_coalesce(void)
     qvtd_inv_iotlb_domain(&e.v, DID);
     g_assert_cmpuint(qie_space_u64(&e, "map-calls") - calls, ==, 16);
     for (i = 0; i < 16; i++) {
-        qie_assert_mapping(&e, IOVA + 0x100000 + i * PG, PG, GPA + i * PG, i & 1);
+        qie_assert_mapping(&e, IOVA + 0x100000 + i * PG, PG, GPA + i * PG,
+                           i & 1);
     }
 
     /* a target that is not contiguous starts a new call */
