@@ -54,17 +54,19 @@ if [ ! -f "$stamp" ] || [ -n "$(find "$stamp" -mmin +1440)" ]; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
+# Wait for another apt-get (e.g. a second checkout's set-up) to finish
+apt_install="apt-get install -y -q -o DPkg::Lock::Timeout=600"
 pkgs="build-essential gcc-multilib ccache ninja-build pkg-config dpkg-dev
       libglib2.0-dev libpixman-1-dev libfdt-dev zlib1g-dev
       python3 python3-venv bzip2 xz-utils flex bison rsync patch
       seabios ipxe-qemu kmod xz-utils gzip"
 if [ "${VERSION_CODENAME:-}" = bookworm ]; then
-    apt-get install -y -q $pkgs
-    apt-get install -y -q -t bookworm-backports meson python3-pycotap
+    $apt_install $pkgs
+    $apt_install -t bookworm-backports meson python3-pycotap
 else
-    apt-get install -y -q $pkgs meson python3-pycotap
+    $apt_install $pkgs meson python3-pycotap
 fi
 if [ "$fuzz" = yes ]; then
-    apt-get install -y -q clang libclang-rt-dev
+    $apt_install clang libclang-rt-dev
 fi
 echo "setup-host: done ($PRETTY_NAME)"
