@@ -108,6 +108,25 @@ class Run:
         if line.startswith('GUEST error') or 'ioasid-udrv: error' in line:
             self.guest.setdefault('errors', []).append(line)
 
+    @staticmethod
+    def conditions(dev):
+        """Whether the device's three conditions hold (not nosnoop=deny).
+
+        The registry turns a device noncoherent as soon as they hold, and
+        coherent again only after they stayed false for the device's
+        hold-off; meanwhile it shows release-in-ms.  So the conditions are
+        what a phase decides, and the result must follow them that way.
+        """
+        return (dev['nosnoop-enabled'] and dev['nosnoop-passes'] and
+                dev['platform-nosnoop'] and not dev['nosnoop-deny'])
+
+    def check_result_follows(self, dev):
+        cond = self.conditions(dev)
+        held = dev['noncoherent'] and not cond and 'release-in-ms' in dev
+        self.check('the registry follows the conditions%s' % (
+            ' (held off, coherent in %d ms)' % dev['release-in-ms']
+            if held else ''), dev['noncoherent'] == cond or held)
+
     # ---- phases ----
     def phase(self, name):
         space, nc, dev = self.host_state()
@@ -139,7 +158,7 @@ class Run:
                        nb == [0, 131072, 196608])
             self.check('noncoherent: the driver enabled No Snoop on '
                        'unblocked mappings', dev['noncoherent'] and
-                       dev['nosnoop-enabled'] and nc['registered'])
+                       self.conditions(dev) and nc['registered'])
         elif name == 'udrv':
             g0 = self.guest.get('udrv/copy', {})
             g1 = self.guest.get('udrv/copy-nosnoop', {})
@@ -166,12 +185,16 @@ class Run:
             self.check('NOSNOOP_BYTES: %s' % ('0 where blocked' if sc
                                                else '+128 KiB where not'),
                        delta == (0 if sc else 131072))
-            self.check('noncoherent exactly when no-snoop passes (%s)'
-                       % (not sc), dev['noncoherent'] == (not sc))
+            self.check('noncoherent conditions hold exactly when no-snoop '
+                       'passes (%s)' % (not sc),
+                       self.conditions(dev) == (not sc))
+            self.check_result_follows(dev)
         elif name == 'udrv-nosnoop-off':
             self.show_host(space, nc, dev, limit=0)
-            self.check('Enable No Snoop cleared: coherent',
-                       not dev['nosnoop-enabled'] and not dev['noncoherent'])
+            self.check('Enable No Snoop cleared: conditions do not hold',
+                       not dev['nosnoop-enabled'] and
+                       not self.conditions(dev))
+            self.check_result_follows(dev)
         elif name == 'done':
             self.check('no DMAR fault in dmesg', not self.guest.get('faults'))
             self.check('no warning in dmesg', not self.guest.get('warnings'))
