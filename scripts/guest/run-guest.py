@@ -78,11 +78,13 @@ class Run:
                 'block-nosnoop' if m['block-nosnoop'] else 'no-snoop passes'))
         if len(maps) > limit:
             self.say('      ... %d more' % (len(maps) - limit))
+        held = (' (held off: coherent in %d ms)' % dev['release-in-ms']
+                if 'release-in-ms' in dev else '')
         self.say('    host: (a) nosnoop-enabled=%s (b) nosnoop-passes=%s '
-                 '(c) platform-nosnoop=%s -> noncoherent=%s; VM registered=%s,'
-                 ' registration changes=%d' % (
+                 '(c) platform-nosnoop=%s -> noncoherent=%s%s; VM '
+                 'registered=%s, registration changes=%d' % (
                      dev['nosnoop-enabled'], dev['nosnoop-passes'],
-                     dev['platform-nosnoop'], dev['noncoherent'],
+                     dev['platform-nosnoop'], dev['noncoherent'], held,
                      nc['registered'], nc['registration-changes']))
 
     # ---- what the guest printed ----
