@@ -38,7 +38,7 @@
  * when their lists are.  The oracle never writes guest memory.
  *
  * Where QEMU 10.0 does not check what the specification reserves, the
- * oracle follows the specification if QVtdConfig.strict is set.
+ * oracle follows the specification for what QVtdConfig.strict selects.
  */
 
 #include "qemu/osdep.h"
@@ -144,9 +144,17 @@ static void page_free(gpointer p)
     }
 }
 
+bool qvtd_oracle_page_read(QVtdOracle *o, uint64_t gpa)
+{
+    uint64_t pfn = gpa & ~(PG - 1);
+
+    return g_hash_table_contains(o->pages, &pfn);
+}
+
 void qvtd_oracle_begin(QVtdOracle *o)
 {
     g_hash_table_remove_all(o->pages);
+    g_hash_table_remove_all(o->memo);
 }
 
 void qvtd_oracle_init(QVtdOracle *o, QTestState *qts, const QVtdConfig *cfg,
@@ -163,11 +171,14 @@ void qvtd_oracle_init(QVtdOracle *o, QTestState *qts, const QVtdConfig *cfg,
     }
     o->pages = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free,
                                      page_free);
+    o->memo = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free,
+                                    g_free);
 }
 
 void qvtd_oracle_destroy(QVtdOracle *o)
 {
     g_hash_table_destroy(o->pages);
+    g_hash_table_destroy(o->memo);
     g_array_free(o->ram, true);
 }
 
@@ -295,7 +306,8 @@ static bool scalable_context(QVtdOracle *o, uint8_t devfn, QVtdDevState *st)
     pdts = (ce[0] >> 9) & 7;
     st->pasid = pasid;
     /* the directory has 2^(PDTS + 7) entries of 64 PASIDs each */
-    if (o->cfg.strict && (pasid >> 6) >= (1u << (pdts + 7))) {
+    if ((o->cfg.strict & QVTD_STRICT_PDTS) &&
+        (pasid >> 6) >= (1u << (pdts + 7))) {
         return blocked(st, "RID_PASID beyond the PASID directory (PDTS)");
     }
     if (!oracle_read(o, (ce[0] & haw & ~(PG - 1)) + 8 * (pasid >> 6), &de,
@@ -305,7 +317,8 @@ static bool scalable_context(QVtdOracle *o, uint8_t devfn, QVtdDevState *st)
     if (!(de & 1)) {
         return blocked(st, "PASID directory entry not present");
     }
-    if (o->cfg.strict && (de & (0xffcULL | ~haw))) {
+    if ((o->cfg.strict & QVTD_STRICT_PASID_RSVD) &&
+        (de & (0xffcULL | ~haw))) {
         return blocked(st, "PASID directory entry reserved bits");
     }
     if (!oracle_read(o, (de & ~(PG - 1)) + 64 * (pasid & 0x3f), pe, 8)) {
@@ -319,7 +332,8 @@ static bool scalable_context(QVtdOracle *o, uint8_t devfn, QVtdDevState *st)
         return blocked(st, "PASID entry PGSNP without snoop control");
     }
     /* bits 11:10 and 86:80 are reserved */
-    if (o->cfg.strict && ((pe[0] & 0xc00ULL) || (pe[1] & 0x7f0000ULL))) {
+    if ((o->cfg.strict & QVTD_STRICT_PASID_RSVD) &&
+        ((pe[0] & 0xc00ULL) || (pe[1] & 0x7f0000ULL))) {
         return blocked(st, "PASID entry reserved bits");
     }
     pgtt = (pe[0] >> 6) & 7;
@@ -328,7 +342,7 @@ static bool scalable_context(QVtdOracle *o, uint8_t devfn, QVtdDevState *st)
         if (!aw_supported(o, (pe[0] >> 2) & 7)) {
             return blocked(st, "PASID entry address width unsupported");
         }
-        if (o->cfg.strict && (pe[0] & ~haw)) {
+        if ((o->cfg.strict & QVTD_STRICT_PASID_RSVD) && (pe[0] & ~haw)) {
             return blocked(st, "PASID entry reserved bits");
         }
         st->mode = QVTD_MODE_SL;
@@ -358,7 +372,6 @@ typedef struct Walk {
     QVtdDevState *st;
     GArray *out;
     bool snp_ok;                /* SNP is not reserved in leaves */
-    GHashTable *memo;           /* (table | level) -> WalkCost */
 } Walk;
 
 typedef struct WalkCost {
@@ -395,11 +408,14 @@ static uint64_t sl_reserved(Walk *w, uint64_t e, unsigned level)
     return rsvd;
 }
 
-/* What a walk of @table at @level costs QEMU, ignoring parents' perms */
+/*
+ * What a walk of @table at @level costs QEMU, ignoring parents' perms;
+ * memoised for the evaluation (tables are shared, aliased, of any level).
+ */
 static WalkCost walk_cost(Walk *w, uint64_t table, unsigned level)
 {
-    uint64_t key = table | level;
-    WalkCost *memo = g_hash_table_lookup(w->memo, &key);
+    uint64_t key = table | level | (w->snp_ok ? 8 : 0);
+    WalkCost *memo = g_hash_table_lookup(w->o->memo, &key);
     WalkCost c = { 0, 1 };
     const uint8_t *p;
     unsigned i;
@@ -426,7 +442,7 @@ static WalkCost walk_cost(Walk *w, uint64_t table, unsigned level)
     }
     memo = g_new(WalkCost, 1);
     *memo = c;
-    g_hash_table_insert(w->memo, g_memdup2(&key, sizeof(key)), memo);
+    g_hash_table_insert(w->o->memo, g_memdup2(&key, sizeof(key)), memo);
     return c;
 }
 
@@ -507,23 +523,27 @@ static GArray *maps_copy(const GArray *maps)
     return out;
 }
 
-GArray *qvtd_oracle_expected(QVtdOracle *o, const QVtdDevice *dev,
-                             QVtdDevState *st)
+/*
+ * Find @dev's translation under root @rtaddr, as if translation were on.
+ * For second-level translation, also the cost of the walk; false if over
+ * the budget.  @w gets what a walk needs.
+ */
+static bool oracle_find(QVtdOracle *o, const QVtdDevice *dev,
+                        uint64_t rtaddr, QVtdDevState *st, Walk *w)
 {
-    bool scalable = o->cfg.scalable_cap && (o->rtaddr & RTADDR_SMT);
-    Walk w = { .o = o, .dev = dev, .st = st };
+    bool scalable = o->cfg.scalable_cap && (rtaddr & RTADDR_SMT);
+    uint64_t saved = o->rtaddr;
     WalkCost cost;
+    bool found;
 
     *st = (QVtdDevState) { .mode = QVTD_MODE_OFF };
-    if (!(qtest_readl(o->qts, QVTD_BASE + REG_GSTS) & GSTS_TES)) {
-        return maps_copy(dev->identity);
-    }
-    if (!(scalable ? scalable_context(o, dev->devfn, st)
-                   : legacy_context(o, dev->devfn, st))) {
-        return maps_new();
-    }
-    if (st->mode == QVTD_MODE_PT) {
-        return maps_copy(dev->identity);
+    *w = (Walk) { .o = o, .dev = dev, .st = st };
+    o->rtaddr = rtaddr;
+    found = scalable ? scalable_context(o, dev->devfn, st)
+                     : legacy_context(o, dev->devfn, st);
+    o->rtaddr = saved;
+    if (!found || st->mode != QVTD_MODE_SL) {
+        return true;
     }
 
     /*
@@ -531,22 +551,51 @@ GArray *qvtd_oracle_expected(QVtdOracle *o, const QVtdDevice *dev,
      * (9.8).  QEMU decides by capability (scalable_cap), the
      * specification by the mode the tables are in.
      */
-    w.snp_ok = o->cfg.snoop_control || scalable ||
-               (!o->cfg.strict && o->cfg.scalable_cap);
-    w.memo = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free,
-                                   g_free);
-    cost = walk_cost(&w, st->slpt, st->levels);
-    g_hash_table_destroy(w.memo);
+    w->snp_ok = o->cfg.snoop_control || scalable ||
+                (!(o->cfg.strict & QVTD_STRICT_SNP_LEGACY) &&
+                 o->cfg.scalable_cap);
+    cost = walk_cost(w, st->slpt, st->levels);
     st->leaves = cost.leaves;
     st->tables = cost.tables;
-    if (cost.leaves > o->max_leaves || cost.tables > o->max_tables) {
-        st->over_budget = true;
+    st->over_budget = cost.leaves > o->max_leaves ||
+                      cost.tables > o->max_tables;
+    return !st->over_budget;
+}
+
+bool qvtd_oracle_table_within_budget(QVtdOracle *o, uint64_t table,
+                                     unsigned levels)
+{
+    QVtdDevice dev = { 0 };
+    QVtdDevState st = { 0 };
+    Walk w = { .o = o, .dev = &dev, .st = &st, .snp_ok = true };
+    WalkCost cost = walk_cost(&w, table, levels);
+
+    return cost.leaves <= o->max_leaves && cost.tables <= o->max_tables;
+}
+
+GArray *qvtd_oracle_expected(QVtdOracle *o, const QVtdDevice *dev,
+                             QVtdDevState *st)
+{
+    Walk w;
+
+    if (!(qtest_readl(o->qts, QVTD_BASE + REG_GSTS) & GSTS_TES)) {
+        *st = (QVtdDevState) { .mode = QVTD_MODE_OFF };
+        return maps_copy(dev->identity);
+    }
+    if (!oracle_find(o, dev, o->rtaddr, st, &w)) {
         return NULL;
     }
-    w.out = maps_new();
-    walk_level(&w, st->slpt, st->levels, 0, true, true);
-    qvtd_maps_normalise(w.out);
-    return w.out;
+    switch (st->mode) {
+    case QVTD_MODE_PT:
+        return maps_copy(dev->identity);
+    case QVTD_MODE_SL:
+        w.out = maps_new();
+        walk_level(&w, st->slpt, st->levels, 0, true, true);
+        qvtd_maps_normalise(w.out);
+        return w.out;
+    default:
+        return maps_new();
+    }
 }
 
 /* ---- mapping lists ---- */
@@ -726,11 +775,28 @@ void qvtd_maps_describe(GString *out, const GArray *a, const char *a_name,
 
 void qvtd_ranges_add(GArray *ranges, uint64_t first, uint64_t last)
 {
-    GArray *tmp = qvtd_ranges_new();
+    GArray *tmp;
     QVtdRange add = { first, last };
     bool placed = false;
     unsigned i;
 
+    /* the common case: lists are built in order */
+    if (ranges->len) {
+        QVtdRange *end = &g_array_index(ranges, QVtdRange, ranges->len - 1);
+
+        if (end->last != UINT64_MAX && first > end->last + 1) {
+            g_array_append_val(ranges, add);
+            return;
+        }
+        if (first >= end->first) {
+            end->last = MAX(end->last, last);
+            return;
+        }
+    } else {
+        g_array_append_val(ranges, add);
+        return;
+    }
+    tmp = qvtd_ranges_new();
     for (i = 0; i <= ranges->len; i++) {
         QVtdRange r;
 

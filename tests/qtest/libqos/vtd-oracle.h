@@ -43,14 +43,19 @@ typedef struct QVtdConfig {
     unsigned aw_bits;           /* aw-bits (host address width) */
     bool host_can_block;        /* the ioasid context can block no-snoop */
     /*
-     * Also treat as reserved what the VT-d specification reserves but
-     * QEMU 10.0 does not check (see vtd-oracle.c): the PASID directory
-     * entry's bits 11:2, the PASID entry's bits 11:10 and 86:80, a
-     * RID_PASID beyond the PASID directory size (PDTS), and SNP in
-     * legacy-mode leaves when SC is off on a scalable-capable vIOMMU.
+     * QVTD_STRICT_*: also treat as reserved what the VT-d specification
+     * reserves but QEMU 10.0 does not check.
      */
-    bool strict;
+    unsigned strict;
 } QVtdConfig;
+
+/* The PASID directory entry's bits 11:2, the PASID entry's 11:10, 86:80 */
+#define QVTD_STRICT_PASID_RSVD  (1u << 0)
+/* A RID_PASID beyond the PASID directory size (context entry PDTS) */
+#define QVTD_STRICT_PDTS        (1u << 1)
+/* SNP in legacy-mode leaves without SC, on a scalable-capable vIOMMU */
+#define QVTD_STRICT_SNP_LEGACY  (1u << 2)
+#define QVTD_STRICT_ALL         7u
 
 /* A device on bus 0 as the oracle needs it */
 typedef struct QVtdDevice {
@@ -87,6 +92,7 @@ typedef struct QVtdOracle {
     uint64_t rtaddr;            /* latched by the last GCMD.SRTP */
     GArray *ram;                /* QVtdMap: where guest memory is */
     GHashTable *pages;          /* this evaluation's page cache */
+    GHashTable *memo;           /* this evaluation's walk costs */
     uint64_t max_leaves;        /* walk budget */
     uint64_t max_tables;
     uint64_t page_reads;        /* statistics */
@@ -112,6 +118,15 @@ void qvtd_oracle_begin(QVtdOracle *o);
  */
 GArray *qvtd_oracle_expected(QVtdOracle *o, const QVtdDevice *dev,
                              QVtdDevState *st);
+/*
+ * Whether a walk of second-level table @table of @levels levels stays
+ * within the budget: for a test that must not build tables QEMU would
+ * take too long to walk, whichever of them a device uses next.
+ */
+bool qvtd_oracle_table_within_budget(QVtdOracle *o, uint64_t table,
+                                     unsigned levels);
+/* Whether this evaluation read the page at @gpa (as a table) */
+bool qvtd_oracle_page_read(QVtdOracle *o, uint64_t gpa);
 const char *qvtd_mode_str(QVtdMode mode);
 
 /* ---- mapping lists ---- */
