@@ -2363,6 +2363,306 @@ static void test_case(const void *opaque)
     rt_stop(&rt);
 }
 
+/* ---- the oracle on known-good cases ---- */
+
+static void add_map(GArray *maps, uint64_t iova, uint64_t size, uint64_t addr,
+                    bool r, bool w, bool block)
+{
+    QVtdMap m = { iova, size, addr, r, w, block };
+
+    g_array_append_val(maps, m);
+}
+
+/* Mapping lists, ranges and DMA prediction, without QEMU */
+static void test_oracle_units(void)
+{
+    g_autoptr(GArray) a = g_array_new(false, false, sizeof(QVtdMap));
+    g_autoptr(GArray) b = g_array_new(false, false, sizeof(QVtdMap));
+    g_autoptr(GArray) d = NULL;
+    g_autoptr(GArray) r1 = qvtd_ranges_new();
+    g_autoptr(GArray) r2 = qvtd_ranges_new();
+    g_autoptr(GArray) r3 = NULL;
+    QVtdDmaPrediction p;
+
+    /* continuations merge; other flags, addresses or gaps do not */
+    add_map(a, 0x3000, 0x1000, 0x13000, true, true, false);
+    add_map(a, 0x1000, 0x1000, 0x11000, true, true, false);
+    add_map(a, 0x2000, 0x1000, 0x12000, true, true, false);
+    add_map(a, 0x4000, 0x1000, 0x14000, true, true, true);
+    add_map(a, 0x5000, 0x1000, 0x99000, true, true, true);
+    add_map(a, 0x7000, 0x1000, 0x9b000, true, true, true);
+    qvtd_maps_normalise(a);
+    g_assert_cmpuint(a->len, ==, 4);
+    g_assert_cmphex(g_array_index(a, QVtdMap, 0).size, ==, 0x3000);
+    g_assert_null(qvtd_maps_lookup(a, 0x6000));
+    g_assert_cmphex(qvtd_maps_lookup(a, 0x2fff)->addr, ==, 0x11000);
+
+    /* the same translation coalesced differently is equal */
+    add_map(b, 0x1000, 0x2000, 0x11000, true, true, false);
+    add_map(b, 0x3000, 0x1000, 0x13000, true, true, false);
+    add_map(b, 0x4000, 0x1000, 0x14000, true, true, true);
+    add_map(b, 0x5000, 0x1000, 0x99000, true, true, true);
+    add_map(b, 0x7000, 0x1000, 0x9b000, true, false, true);
+    d = qvtd_maps_diff(a, b);
+    g_assert_cmpuint(d->len, ==, 1);
+    g_assert_cmphex(g_array_index(d, QVtdRange, 0).first, ==, 0x7000);
+    g_assert_cmphex(g_array_index(d, QVtdRange, 0).last, ==, 0x7fff);
+    g_array_unref(d);
+    g_array_index(b, QVtdMap, 4).write = true;
+    g_array_index(b, QVtdMap, 0).addr = 0x21000;  /* another target */
+    g_array_set_size(b, 4);                      /* 0x7000 missing */
+    d = qvtd_maps_diff(a, b);
+    g_assert_cmpuint(d->len, ==, 2);
+    g_assert_cmphex(g_array_index(d, QVtdRange, 0).last, ==, 0x2fff);
+    g_assert_cmphex(g_array_index(d, QVtdRange, 1).first, ==, 0x7000);
+
+    /* ranges: merge, subtract */
+    qvtd_ranges_add(r1, 0x100, 0x1ff);
+    qvtd_ranges_add(r1, 0x400, 0x4ff);
+    qvtd_ranges_add(r1, 0x200, 0x2ff);
+    qvtd_ranges_add(r1, 0, UINT64_MAX - 1);
+    g_assert_cmpuint(r1->len, ==, 1);
+    qvtd_ranges_add(r2, 0x1000, 0x1fff);
+    qvtd_ranges_add(r2, UINT64_MAX - 10, UINT64_MAX);
+    r3 = qvtd_ranges_subtract(r1, r2);
+    g_assert_cmpuint(r3->len, ==, 2);
+    g_assert_cmphex(g_array_index(r3, QVtdRange, 0).last, ==, 0xfff);
+    g_assert_cmphex(g_array_index(r3, QVtdRange, 1).first, ==, 0x2000);
+    g_assert_cmphex(g_array_index(r3, QVtdRange, 1).last, ==, UINT64_MAX - 11);
+
+    /* DMA: a fill across two mappings, into a hole, without permission */
+    qvtd_predict_dma(a, IOASID_VFIO_OP_FILL, 0, 0x3f00, 0x200, true, &p);
+    g_assert_cmphex(p.status, ==, IOASID_VFIO_STATUS_DONE);
+    g_assert_cmpuint(p.dst->len, ==, 2);
+    g_assert_cmpuint(p.nosnoop_bytes, ==, 0x100);   /* 0x4000: blocked */
+    qvtd_dma_prediction_clear(&p);
+    qvtd_predict_dma(a, IOASID_VFIO_OP_FILL, 0, 0x5f00, 0x200, false, &p);
+    g_assert_cmphex(p.status, ==, IOASID_VFIO_STATUS_ERROR |
+                    (IOASID_VFIO_ERR_NO_MAPPING <<
+                     IOASID_VFIO_STATUS_CODE_SHIFT));
+    g_assert_cmphex(p.fault_addr, ==, 0x6000);
+    qvtd_dma_prediction_clear(&p);
+    g_array_index(a, QVtdMap, 3).write = false;
+    /* a copy translates all of SRC first */
+    qvtd_predict_dma(a, IOASID_VFIO_OP_COPY, 0x6ff0, 0x7000, 0x20, false,
+                     &p);
+    g_assert_cmphex(p.fault_addr, ==, 0x6ff0);
+    qvtd_dma_prediction_clear(&p);
+    qvtd_predict_dma(a, IOASID_VFIO_OP_COPY, 0x1000, 0x7000, 0x20, true, &p);
+    g_assert_cmphex(p.status, ==, IOASID_VFIO_STATUS_ERROR |
+                    (IOASID_VFIO_ERR_PERMISSION <<
+                     IOASID_VFIO_STATUS_CODE_SHIFT));
+    g_assert_cmphex(p.fault_addr, ==, 0x7000);
+    qvtd_dma_prediction_clear(&p);
+    qvtd_predict_dma(a, IOASID_VFIO_OP_COPY, 0x1000, 0x2000, 0x100, true,
+                     &p);
+    g_assert_cmpuint(p.nosnoop_bytes, ==, 0x200);
+    qvtd_dma_prediction_clear(&p);
+    qvtd_predict_dma(a, IOASID_VFIO_OP_FILL, 0, UINT64_MAX - 4, 0x10, true,
+                     &p);
+    g_assert_cmphex(p.status, ==, IOASID_VFIO_STATUS_ERROR |
+                    (IOASID_VFIO_ERR_BAD_ARGUMENT <<
+                     IOASID_VFIO_STATUS_CODE_SHIFT));
+    qvtd_dma_prediction_clear(&p);
+}
+
+/* Assert that @maps holds exactly [iova, iova + size) -> addr, flags */
+static void assert_has(const GArray *maps, uint64_t iova, uint64_t size,
+                       uint64_t addr, bool r, bool w, bool block)
+{
+    const QVtdMap *m = qvtd_maps_lookup(maps, iova);
+
+    g_assert(m);
+    g_assert_cmphex(m->iova, ==, iova);
+    g_assert_cmphex(m->size, ==, size);
+    g_assert_cmphex(m->addr, ==, addr);
+    g_assert_cmpint(m->read, ==, r);
+    g_assert_cmpint(m->write, ==, w);
+    g_assert_cmpint(m->block, ==, block);
+}
+
+static GArray *host_table(QTestState *qts)
+{
+    const char *path = "/machine/peripheral/dev0";
+    GArray *maps;
+
+    qvtd_host_tables(qts, CTX_ID, &path, 1, &maps, NULL, false);
+    g_assert(maps);
+    return maps;
+}
+
+/* Tables whose grants are known by hand: oracle, hand and host agree */
+static void check_oracle_known(bool scalable)
+{
+    QIoasidVfio *d = qiov_start(scalable ?
+        "-M q35 -m 2G -nodefaults -device intel-iommu,caching-mode=on,"
+        "snoop-control=on,x-scalable-mode=on "
+        "-device ioasid-vfio,id=dev0,addr=04.0" :
+        "-M q35 -m 2G -nodefaults -device intel-iommu,caching-mode=on,"
+        "snoop-control=on -device ioasid-vfio,id=dev0,addr=04.0", 4);
+    QTestState *qts = d->qts;
+    QVtdConfig cfg = {
+        .scalable_cap = scalable, .snoop_control = true, .pt = true,
+        .aw_bits = 48, .host_can_block = true, .strict = QVTD_STRICT_ALL,
+    };
+    const char *path = "/machine/peripheral/dev0";
+    GArray *ident, *exp, *host;
+    g_autoptr(GArray) diff = NULL;
+    QVtdDevice dev = { .devfn = 4 << 3 };
+    QVtdDevState st;
+    QVtdOracle o;
+    QVTD v;
+    uint64_t top, pe = 0;
+
+    qvtd_host_tables(qts, CTX_ID, &path, 1, &ident, &dev.enforce, true);
+    dev.identity = ident;
+    qvtd_oracle_init(&o, qts, &cfg, ident);
+    qvtd_init(&v, qts, TABLES, TABLES_SIZE, scalable);
+    qvtd_oracle_set_rtaddr(&o, v.root | (scalable ? 1ULL << 10 : 0));
+    qvtd_enable_qi(&v);
+    top = qvtd_sl_new(&v);
+    if (scalable) {
+        pe = qvtd_context_scalable(&v, dev.devfn, 5, top, false);
+    } else {
+        qvtd_context_legacy(&v, dev.devfn, 5, top);
+    }
+
+    /* translation off: the identity template, RAM below 1M split */
+    qvtd_oracle_begin(&o);
+    exp = qvtd_oracle_expected(&o, &dev, &st);
+    g_assert_cmpint(st.mode, ==, QVTD_MODE_OFF);
+    assert_has(exp, 0, 0xc0000, 0, true, true, true);
+    assert_has(exp, 0xc0000, 0x40000, 0xc0000, true, false, true);
+    assert_has(exp, 0x100000, RAM_END - 0x100000, 0x100000, true, true,
+               true);
+    g_array_free(exp, true);
+
+    /* 4K pages with and without SNP, read-only and write-only */
+    qvtd_sl_map(&v, top, 0x80000000, DATA, 2 * PG, QVTD_PAGE_4K,
+                SL_RW | SL_SNP);
+    qvtd_sl_map(&v, top, 0x80002000, DATA + 2 * PG, PG, QVTD_PAGE_4K, SL_RW);
+    qvtd_sl_map(&v, top, 0x80003000, DATA + 3 * PG, PG, QVTD_PAGE_4K, SL_R);
+    qvtd_sl_map(&v, top, 0x80004000, DATA + 4 * PG, PG, QVTD_PAGE_4K, SL_W);
+    /* 2M and 1G leaves; a 2M leaf over the interrupt window */
+    qvtd_sl_map(&v, top, 0x80200000, DATA + MB2, MB2, QVTD_PAGE_2M,
+                SL_RW | SL_SNP);
+    qvtd_sl_map(&v, top, 0x100000000ULL, DATA, GB1, QVTD_PAGE_1G, SL_RW);
+    qvtd_sl_map(&v, top, 0xfee00000, DATA + 4 * MB2, MB2, QVTD_PAGE_2M,
+                SL_RW);
+    /* ROM (write dropped), MMIO and the end of RAM (not mapped) */
+    qvtd_sl_map(&v, top, 0x90000000, 0xfffff000ULL, PG, QVTD_PAGE_4K, SL_RW);
+    qvtd_sl_map(&v, top, 0x90001000, 0xfed90000ULL, PG, QVTD_PAGE_4K, SL_RW);
+    qvtd_sl_map(&v, top, 0x90200000, RAM_END - PG * 0 - MB2, MB2,
+                QVTD_PAGE_2M, SL_RW);
+    qvtd_sl_map(&v, top, 0x90400000, RAM_END, MB2, QVTD_PAGE_2M, SL_RW);
+    /* a reserved bit, a directory outside RAM */
+    qvtd_sl_map(&v, top, 0x90600000, DATA, PG, QVTD_PAGE_4K,
+                SL_RW | (1ULL << 62));
+    qtest_writeq(qts, qvtd_sl_entry_addr(&v, top, 0xa0000000ULL, 2),
+                 BAD_GPA | SL_RW);
+    if (scalable) {
+        qvtd_pasid_set_pgsnp(&v, pe, false);
+    }
+    qvtd_inv_context_global(&v);
+    qvtd_inv_iotlb_global(&v);
+    qvtd_set_translation(&v, true);
+
+    qvtd_oracle_begin(&o);
+    exp = qvtd_oracle_expected(&o, &dev, &st);
+    g_assert_cmpint(st.mode, ==, QVTD_MODE_SL);
+    g_assert_cmpuint(st.did, ==, 5);
+    assert_has(exp, 0x80000000, 2 * PG, DATA, true, true, true);
+    assert_has(exp, 0x80002000, PG, DATA + 2 * PG, true, true, false);
+    assert_has(exp, 0x80003000, PG, DATA + 3 * PG, true, false, false);
+    assert_has(exp, 0x80004000, PG, DATA + 4 * PG, false, true, false);
+    assert_has(exp, 0x80200000, MB2, DATA + MB2, true, true, true);
+    assert_has(exp, 0x100000000ULL, GB1, DATA, true, true, false);
+    assert_has(exp, 0xfef00000, 0x100000, DATA + 4 * MB2 + 0x100000, true,
+               true, false);
+    g_assert_null(qvtd_maps_lookup(exp, 0xfee00000));
+    g_assert_null(qvtd_maps_lookup(exp, 0xfeefffff));
+    assert_has(exp, 0x90000000, PG, 0xfffff000ULL, true, false, false);
+    g_assert_null(qvtd_maps_lookup(exp, 0x90001000));
+    assert_has(exp, 0x90200000, MB2, RAM_END - MB2, true, true, false);
+    g_assert_null(qvtd_maps_lookup(exp, 0x90400000));
+    g_assert_null(qvtd_maps_lookup(exp, 0x90600000));
+    g_assert_null(qvtd_maps_lookup(exp, 0xa0000000));
+    g_assert_cmpuint(exp->len, ==, 9);
+    host = host_table(qts);
+    diff = qvtd_maps_diff(exp, host);
+    if (diff->len) {
+        g_autoptr(GString) out = g_string_new(NULL);
+
+        qvtd_maps_describe(out, exp, "oracle", host, "host", diff, 8);
+        g_test_message("%s", out->str);
+    }
+    g_assert_cmpuint(diff->len, ==, 0);
+    g_array_free(host, true);
+
+    if (scalable) {
+        /* PGSNP forces snooping everywhere */
+        qvtd_pasid_set_pgsnp(&v, pe, true);
+        qvtd_inv_pasid_cache(&v, 5, false);
+        g_array_free(exp, true);
+        qvtd_oracle_begin(&o);
+        exp = qvtd_oracle_expected(&o, &dev, &st);
+        g_assert_true(st.pgsnp);
+        assert_has(exp, 0x80000000, 3 * PG, DATA, true, true, true);
+        host = host_table(qts);
+        g_array_unref(diff);
+        diff = qvtd_maps_diff(exp, host);
+        g_assert_cmpuint(diff->len, ==, 0);
+        g_array_free(host, true);
+    }
+
+    /* the DMA engine does what the prediction says */
+    {
+        QVtdDmaPrediction p;
+        uint32_t status;
+
+        qvtd_predict_dma(exp, IOASID_VFIO_OP_FILL, 0, 0x80001ff0, 0x20, true,
+                         &p);
+        g_assert_cmpuint(p.dst->len, ==, scalable ? 1 : 2);
+        status = qiov_dma(d, IOASID_VFIO_OP_FILL, 0, 0x80001ff0, 0x20, true);
+        g_assert_cmphex(status, ==, p.status);
+        qvtd_dma_prediction_clear(&p);
+        qvtd_predict_dma(exp, IOASID_VFIO_OP_COPY, 0x80003ff0, 0x80004ff0,
+                         0x20, true, &p);
+        g_assert_cmphex(p.fault_addr, ==, 0x80004000);  /* not readable */
+        status = qiov_dma(d, IOASID_VFIO_OP_COPY, 0x80003ff0, 0x80004ff0,
+                          0x20, true);
+        g_assert_cmphex(status, ==, p.status);
+        g_assert_cmphex(qiov_rd64(d, IOASID_VFIO_REG_FAULT_ADDR), ==,
+                        p.fault_addr);
+        qvtd_dma_prediction_clear(&p);
+    }
+
+    /* translation off again: identity */
+    qvtd_set_translation(&v, false);
+    g_array_free(exp, true);
+    qvtd_oracle_begin(&o);
+    exp = qvtd_oracle_expected(&o, &dev, &st);
+    host = host_table(qts);
+    g_array_unref(diff);
+    diff = qvtd_maps_diff(exp, host);
+    g_assert_cmpuint(diff->len, ==, 0);
+    g_array_free(host, true);
+    g_array_free(exp, true);
+    qvtd_oracle_destroy(&o);
+    g_array_free(ident, true);
+    qiov_stop(d);
+}
+
+static void test_oracle_known_legacy(void)
+{
+    check_oracle_known(false);
+}
+
+static void test_oracle_known_scalable(void)
+{
+    check_oracle_known(true);
+}
+
 static const Case cases[] = {
     {
         .name = "legacy", .sc = true, .qi_toggle = true, .ndev = 1,
@@ -2402,6 +2702,12 @@ int main(int argc, char **argv)
     unsigned i;
 
     g_test_init(&argc, &argv, NULL);
+    /* the oracle itself first, on cases known by hand */
+    qtest_add_func("/ioasid-vfio/random/oracle/units", test_oracle_units);
+    qtest_add_func("/ioasid-vfio/random/oracle/known/legacy",
+                   test_oracle_known_legacy);
+    qtest_add_func("/ioasid-vfio/random/oracle/known/scalable",
+                   test_oracle_known_scalable);
     for (i = 0; i < ARRAY_SIZE(cases); i++) {
         g_autofree char *path = g_strdup_printf("/ioasid-vfio/random/%s",
                                                 cases[i].name);
