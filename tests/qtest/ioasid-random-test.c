@@ -861,6 +861,75 @@ static void op_sl_unmap(Rt *rt, Dev *dev)
     }
 }
 
+/*
+ * Change an entry on a device's live path: a large leaf becomes a table
+ * or the other way round, a directory points elsewhere (another table,
+ * itself, a table of another level, outside RAM), reserved bits,
+ * permissions, SNP, the target.
+ */
+static void op_sl_mutate(Rt *rt, Dev *dev)
+{
+    int levels, level, stop;
+    uint64_t table = sl_top(rt, dev, &levels), slot = 0, e = 0;
+    const char *what;
+    unsigned x;
+
+    stop = 1 + rnd(rt, levels);
+    for (level = levels; level >= 1; level--) {
+        slot = table + 8 * pick_index(rt, level);
+        e = rd(rt, slot);
+        if (level == stop || !sl_dir_entry(rt, e, level)) {
+            break;
+        }
+        table = e & ADDR_MASK;
+    }
+    level = MAX(level, 1);
+    x = rnd(rt, 100);
+    if (x < 20 && level >= 2 && level <= 3) {
+        e = make_leaf(rt, level);
+        what = level == 2 ? "becomes a 2M leaf" : "becomes a 1G leaf";
+    } else if (x < 40 && level >= 2) {
+        e = pool_page(rt, level - 1) | SL_RW;
+        what = "becomes a directory";
+    } else if (x < 50 && level >= 2) {
+        e = rt->pool[rnd(rt, POOL_PAGES)] | SL_RW;
+        what = "points to a table of any level";
+    } else if (x < 55 && level >= 2) {
+        e = (slot & ADDR_MASK) | SL_RW;
+        what = "points to its own table";
+    } else if (x < 62 && level >= 2) {
+        static const uint64_t nowhere[] = {
+            BAD_GPA, 0x7ffffffff000ULL, RAM_END, 0xfed90000ULL,
+        };
+
+        e = nowhere[rnd(rt, ARRAY_SIZE(nowhere) -
+                        (skipping(rt, "mmio-table") ? 1 : 0))] | SL_RW;
+        what = "points outside RAM";
+    } else if (x < 72) {
+        e |= pick_sl_reserved(rt, e, level);
+        what = "reserved bit";
+    } else if (x < 84) {
+        e ^= chance(rt, 50) ? SL_R : SL_W;
+        what = "flip R or W";
+    } else if (x < 92 && (rt->c->sc || rt->c->scalable)) {
+        e ^= SL_SNP;
+        what = "flip SNP";
+    } else if (x < 97 || level == 4) {
+        e = 0;
+        what = "clear";
+    } else {
+        e = (e & ~ADDR_MASK) |
+            pick_target(rt, 1ULL << (12 + 9 * (level - 1)));
+        what = "new target";
+    }
+    {
+        g_autofree char *w = g_strdup_printf("L%d entry of %s %s", level,
+                                             dev->path, what);
+
+        log_write(rt, K_PTE, slot, e, w);
+    }
+}
+
 /* Any entry of any pool table: aliasing, wrong levels, garbage */
 static void op_sl_chaos(Rt *rt)
 {
@@ -2254,8 +2323,10 @@ static void rt_step(Rt *rt)
         rt->usecs[2] += g_get_monotonic_time() - t0;
     } else if (x < 190) {
         op_sl_map(rt, dev);
-    } else if (x < 250) {
+    } else if (x < 230) {
         op_sl_unmap(rt, dev);
+    } else if (x < 290) {
+        op_sl_mutate(rt, dev);
     } else if (x < 320) {
         op_sl_chaos(rt);
     } else if (x < 365) {
