@@ -1399,6 +1399,7 @@ static void check(Rt *rt, const char *why)
 {
     GArray *host[MAX_DEV];
     const char *paths[MAX_DEV];
+    QVtdHostSpace info[MAX_DEV];
     gint64 t0 = g_get_monotonic_time();
     int i;
 
@@ -1407,7 +1408,7 @@ static void check(Rt *rt, const char *why)
     }
     rt->stats[ST_CHECKS]++;
     qvtd_host_tables(rt->qts, CTX_ID, dev_paths(rt, paths), rt->ndev, host,
-                     NULL, false);
+                     info, false);
     for (i = 0; i < rt->ndev && !rt->failed; i++) {
         Dev *dev = &rt->dev[i];
         g_autoptr(GArray) diff = NULL;
@@ -1417,6 +1418,12 @@ static void check(Rt *rt, const char *why)
 
         if (!host[i]) {
             fail(rt, NULL, "%s has no IOASID", dev->path);
+            break;
+        }
+        if (info[i].failed_calls) {
+            fail(rt, NULL, "%s: %" PRIu64 " host calls failed (%" PRIu64
+                 " refused by the quota)", dev->path, info[i].failed_calls,
+                 info[i].quota_refused);
             break;
         }
         diff = qvtd_maps_diff(dev->expected, host[i]);
@@ -1934,6 +1941,25 @@ static void dma_fail(Rt *rt, Dev *dev, const GArray *maps, bool host,
          dev->path, what, want, got);
 }
 
+/* Whether [iova, iova + len) meets a dirty range of @dev */
+static bool dirty_overlaps(Dev *dev, uint64_t iova, uint32_t len)
+{
+    uint64_t last = iova + MAX(len, 1) - 1;
+    unsigned i;
+
+    if (last < iova) {
+        last = UINT64_MAX;
+    }
+    for (i = 0; i < dev->dirty->len; i++) {
+        DirtySeg *s = &g_array_index(dev->dirty, DirtySeg, i);
+
+        if (s->first <= last && iova <= s->last) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static void op_dma(Rt *rt)
 {
     Dev *dev = &rt->dev[rnd(rt, rt->ndev)];
@@ -1951,16 +1977,20 @@ static void op_dma(Rt *rt)
     uint32_t status;
     unsigned i;
 
-    if (use_host) {
+    dst = pick_iova(rt, maps, len, true);
+    src = pick_iova(rt, maps, len, false);
+    if (use_host && (dirty_overlaps(dev, dst, len) ||
+                     (op == IOASID_VFIO_OP_COPY &&
+                      dirty_overlaps(dev, src, len)))) {
         const char *path = dev->path;
 
         /* dirty: the host table may lag; the device must follow it */
         qvtd_host_tables(rt->qts, CTX_ID, &path, 1, &host_maps, NULL,
                          false);
         maps = host_maps;
+    } else {
+        use_host = false;
     }
-    dst = pick_iova(rt, maps, len, true);
-    src = pick_iova(rt, maps, len, false);
     qvtd_predict_dma(maps, op, src, dst, len,
                      cmd_ns && dev->nosnoop_en && rt->c->platform_nosnoop,
                      &p);
@@ -2046,9 +2076,11 @@ static void op_dma(Rt *rt)
                 continue;
             }
             if (k < sp->len) {
-                dma_fail(rt, dev, maps, use_host, "memory byte at GPA",
-                         sp->model[k], after[k]);
-                g_test_message("  (at GPA 0x%" PRIx64 ")", sp->gpa + k);
+                g_autofree char *what = g_strdup_printf(
+                    "memory byte at GPA 0x%" PRIx64, sp->gpa + k);
+
+                dma_fail(rt, dev, maps, use_host, what, sp->model[k],
+                         after[k]);
             }
         }
     }
@@ -2117,7 +2149,7 @@ static void rt_start(Rt *rt, const Case *c, uint64_t seed)
     g_autoptr(GString) args = g_string_new("-M q35 -m 2G -nodefaults ");
     GArray *ident[MAX_DEV];
     const char *paths[MAX_DEV];
-    bool enforce[MAX_DEV];
+    QVtdHostSpace info[MAX_DEV];
     QVtdConfig cfg = {
         .scalable_cap = c->scalable_cap, .snoop_control = c->sc, .pt = true,
         .aw_bits = 48, .host_can_block = c->host_can_block,
@@ -2182,11 +2214,11 @@ static void rt_start(Rt *rt, const Case *c, uint64_t seed)
 
     /* the identity templates, while translation is off */
     qvtd_host_tables(rt->qts, CTX_ID, dev_paths(rt, paths), rt->ndev, ident,
-                     enforce, true);
+                     info, true);
     for (i = 0; i < rt->ndev; i++) {
         g_assert(ident[i] && ident[i]->len);
         rt->dev[i].od = (QVtdDevice) {
-            .devfn = rt->dev[i].devfn, .enforce = enforce[i],
+            .devfn = rt->dev[i].devfn, .enforce = info[i].enforce,
             .identity = ident[i],
         };
     }
@@ -2215,8 +2247,8 @@ static void rt_start(Rt *rt, const Case *c, uint64_t seed)
     qvtd_oracle_init(&rt->o, rt->qts, &cfg, ident[0]);
     qvtd_oracle_set_rtaddr(&rt->o, rt->rtaddr);
     /* keep query-ioasid small: aliasing multiplies leaves */
-    rt->o.max_leaves = 512;
-    rt->o.max_tables = 256;
+    rt->o.max_leaves = 256;
+    rt->o.max_tables = 192;
     if (g_getenv("IOASID_RANDOM_MAX_LEAVES")) {
         rt->o.max_leaves = atoi(g_getenv("IOASID_RANDOM_MAX_LEAVES"));
     }
@@ -2400,7 +2432,7 @@ static void test_case(const void *opaque)
     rt_start(&rt, c, seed);
     for (rt.step = 0; rt.step < steps && !rt.failed; rt.step++) {
         rt_step(&rt);
-        if (rt.step % 8 == 7) {
+        if (rt.step % 16 == 15) {
             check(&rt, "table writes");
         }
     }
@@ -2584,8 +2616,10 @@ static void check_oracle_known(bool scalable)
     QVtdOracle o;
     QVTD v;
     uint64_t top, pe = 0;
+    QVtdHostSpace info;
 
-    qvtd_host_tables(qts, CTX_ID, &path, 1, &ident, &dev.enforce, true);
+    qvtd_host_tables(qts, CTX_ID, &path, 1, &ident, &info, true);
+    dev.enforce = info.enforce;
     dev.identity = ident;
     qvtd_oracle_init(&o, qts, &cfg, ident);
     qvtd_init(&v, qts, TABLES, TABLES_SIZE, scalable);
@@ -2774,10 +2808,10 @@ int main(int argc, char **argv)
 
     g_test_init(&argc, &argv, NULL);
     /* the oracle itself first, on cases known by hand */
-    qtest_add_func("/ioasid-vfio/random/oracle/units", test_oracle_units);
-    qtest_add_func("/ioasid-vfio/random/oracle/known/legacy",
+    qtest_add_func("/ioasid-vfio/vtd-oracle/units", test_oracle_units);
+    qtest_add_func("/ioasid-vfio/vtd-oracle/known/legacy",
                    test_oracle_known_legacy);
-    qtest_add_func("/ioasid-vfio/random/oracle/known/scalable",
+    qtest_add_func("/ioasid-vfio/vtd-oracle/known/scalable",
                    test_oracle_known_scalable);
     for (i = 0; i < ARRAY_SIZE(cases); i++) {
         g_autofree char *path = g_strdup_printf("/ioasid-vfio/random/%s",

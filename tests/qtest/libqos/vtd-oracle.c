@@ -917,7 +917,8 @@ static GArray *space_maps(QDict *space, const char *path, bool raw)
 }
 
 void qvtd_host_tables(QTestState *qts, const char *ctx, const char **paths,
-                      unsigned n, GArray **maps, bool *enforce, bool raw)
+                      unsigned n, GArray **maps, QVtdHostSpace *info,
+                      bool raw)
 {
     QDict *resp = qtest_qmp(qts, "{ 'execute': 'query-ioasid' }");
     QList *ctxs = qdict_get_qlist(resp, "return");
@@ -944,8 +945,14 @@ void qvtd_host_tables(QTestState *qts, const char *ctx, const char **paths,
                 }
                 g_assert_null(maps[i]);
                 maps[i] = space_maps(space, paths[i], raw);
-                if (enforce) {
-                    enforce[i] = qdict_get_bool(space, "enforce-snoop");
+                if (info) {
+                    info[i] = (QVtdHostSpace) {
+                        .enforce = qdict_get_bool(space, "enforce-snoop"),
+                        .failed_calls = qdict_haskey(space, "failed-calls") ?
+                            dict_u64(space, "failed-calls") : 0,
+                        .quota_refused = qdict_haskey(space, "quota-refused") ?
+                            dict_u64(space, "quota-refused") : 0,
+                    };
                 }
             }
         }

@@ -152,16 +152,24 @@ GArray *qvtd_ranges_new(void);
 
 /* ---- the host side ---- */
 
+/* What query-ioasid says about a device's IOASID besides its mappings */
+typedef struct QVtdHostSpace {
+    bool enforce;               /* enforce-snoop */
+    uint64_t failed_calls;      /* host calls that failed, quota included */
+    uint64_t quota_refused;
+} QVtdHostSpace;
+
 /*
  * The host tables of the devices at QOM paths @paths[0..n-1] (context
  * @ctx) from one query-ioasid: normalised QVtdMap lists in @maps[], and
- * the IOASIDs' enforce-snoop in @enforce[] (may be NULL).  With @raw,
+ * the rest in @info[] (may be NULL).  With @raw,
  * the mappings as the host lists them (sorted, not merged: the identity
  * template keeps one range per section of the memory map).  A device that
  * is not attached gets NULL.  Overlapping host mappings fail the test.
  */
 void qvtd_host_tables(QTestState *qts, const char *ctx, const char **paths,
-                      unsigned n, GArray **maps, bool *enforce, bool raw);
+                      unsigned n, GArray **maps, QVtdHostSpace *info,
+                      bool raw);
 
 /* ---- the device's DMA ---- */
 
