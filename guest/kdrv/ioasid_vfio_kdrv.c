@@ -9,6 +9,19 @@
  * step that the host-side runner parses:
  *   ioasid-kdrv: step=<name> status=0x.. ok=<0|1> nosnoop_bytes=<n>
  *
+ * With bench=1 it runs the DMA-API benchmark of `make bench` instead: a
+ * loop of bench_iters single-page dma_map_page()/dma_unmap_page() pairs
+ * on ioasid-vfio, whose relay mirrors every map and unmap into the host
+ * table, and the same loop on QEMU's edu (PCI 1234:11e8) behind the same
+ * vIOMMU, with no relay (edu needs no driver: the IOMMU core gave it a DMA
+ * domain).  bench_rounds rounds, the order alternating; the kernel must run
+ * with iommu.strict=1 and the vIOMMU with caching-mode=on, so that every
+ * map and every unmap is an invalidation the vIOMMU processes.  It first
+ * checks that both devices translate through a strict DMA domain (the DMA
+ * address is an IOVA the domain maps to the page), then prints
+ *   ioasid-kdrv: bench-check dev=<name> domain=<type> dma=.. phys=.. ok=..
+ *   ioasid-kdrv: bench-loop dev=<name> round=<r> iters=<n> ns=<t> ok=..
+ *
  * Register contract: docs/specs/ioasid-vfio.rst (qemu-ioasid).
  *
  * Copyright (c) 2026 The qemu-ioasid authors
@@ -19,6 +32,8 @@
 #include <linux/dma-mapping.h>
 #include <linux/io.h>
 #include <linux/io-64-nonatomic-lo-hi.h>
+#include <linux/iommu.h>
+#include <linux/ktime.h>
 
 #define REG_ID              0x00
 #define REG_SRC             0x08
@@ -36,6 +51,19 @@
 #define STATUS_ERROR        (1u << 2)
 
 #define BUF_SIZE            (64 * 1024)
+
+#define EDU_VENDOR          0x1234
+#define EDU_DEVICE          0x11e8
+
+static bool bench;
+module_param(bench, bool, 0444);
+MODULE_PARM_DESC(bench, "time dma_map_page/dma_unmap_page against edu");
+static unsigned int bench_iters = 10000;
+module_param(bench_iters, uint, 0444);
+MODULE_PARM_DESC(bench_iters, "map/unmap pairs per loop");
+static unsigned int bench_rounds = 15;
+module_param(bench_rounds, uint, 0444);
+MODULE_PARM_DESC(bench_rounds, "loops per device");
 
 static u32 run(__iomem void *bar, u32 cmd, dma_addr_t src, dma_addr_t dst,
                u32 len)
@@ -63,6 +91,127 @@ static void report(__iomem void *bar, const char *step, u32 status, bool ok)
             (unsigned long long)lo_hi_readq(bar + REG_NOSNOOP_BYTES));
 }
 
+static const char *domain_type(struct iommu_domain *dom)
+{
+    if (!dom) {
+        return "none";
+    }
+    switch (dom->type) {
+    case IOMMU_DOMAIN_DMA:
+        return "dma-strict";
+    case IOMMU_DOMAIN_DMA_FQ:
+        return "dma-lazy";
+    case IOMMU_DOMAIN_IDENTITY:
+        return "identity";
+    default:
+        return "other";
+    }
+}
+
+/*
+ * Whether @dev's DMA API goes through a strict IOMMU DMA domain: the DMA
+ * address of @page is an IOVA, not its physical address, and the domain
+ * maps it to the page until it is unmapped.
+ */
+static bool bench_check(struct device *dev, const char *name,
+                        struct page *page)
+{
+    struct iommu_domain *dom = iommu_get_domain_for_dev(dev);
+    phys_addr_t phys = page_to_phys(page), xlat = 0, after = 0;
+    dma_addr_t dma;
+    bool ok;
+
+    dma = dma_map_page(dev, page, 0, PAGE_SIZE, DMA_BIDIRECTIONAL);
+    if (dma_mapping_error(dev, dma)) {
+        pr_info("ioasid-kdrv: bench-check dev=%s error=map ok=0\n", name);
+        return false;
+    }
+    if (dom) {
+        xlat = iommu_iova_to_phys(dom, dma);
+    }
+    dma_unmap_page(dev, dma, PAGE_SIZE, DMA_BIDIRECTIONAL);
+    if (dom) {
+        after = iommu_iova_to_phys(dom, dma);
+    }
+    ok = dom && dom->type == IOMMU_DOMAIN_DMA && dma != phys &&
+         xlat == phys && !after;
+    pr_info("ioasid-kdrv: bench-check dev=%s domain=%s dma=0x%llx "
+            "phys=0x%llx iova_to_phys=0x%llx after_unmap=0x%llx ok=%d\n",
+            name, domain_type(dom), (unsigned long long)dma,
+            (unsigned long long)phys, (unsigned long long)xlat,
+            (unsigned long long)after, ok);
+    return ok;
+}
+
+/* bench_iters map/unmap pairs of one page; nanoseconds, 0 on error */
+static u64 bench_loop(struct device *dev, struct page *page)
+{
+    u64 start = ktime_get_ns();
+    dma_addr_t dma;
+    unsigned int i;
+
+    for (i = 0; i < bench_iters; i++) {
+        dma = dma_map_page(dev, page, 0, PAGE_SIZE, DMA_BIDIRECTIONAL);
+        if (dma_mapping_error(dev, dma)) {
+            return 0;
+        }
+        dma_unmap_page(dev, dma, PAGE_SIZE, DMA_BIDIRECTIONAL);
+        if (i % 1024 == 1023) {
+            cond_resched();
+        }
+    }
+    return ktime_get_ns() - start;
+}
+
+static void bench_report(const char *name, unsigned int round, u64 ns)
+{
+    pr_info("ioasid-kdrv: bench-loop dev=%s round=%u iters=%u ns=%llu "
+            "ok=%d\n", name, round, bench_iters, (unsigned long long)ns,
+            ns != 0);
+}
+
+static int kdrv_bench(struct pci_dev *pdev)
+{
+    struct pci_dev *edu = pci_get_device(EDU_VENDOR, EDU_DEVICE, NULL);
+    struct page *page = alloc_page(GFP_KERNEL);
+    unsigned int r;
+    bool ok;
+
+    if (!edu || !page) {
+        pr_info("ioasid-kdrv: bench-done error=%s ok=0\n",
+                edu ? "no-memory" : "no-edu");
+        goto out;
+    }
+    ok = bench_check(&pdev->dev, "ioasid-vfio", page);
+    ok = bench_check(&edu->dev, "edu", page) && ok;
+    for (r = 0; ok && r < bench_rounds; r++) {
+        u64 ns;
+
+        /* alternate the order, so that neither device always goes first */
+        if (r & 1) {
+            ns = bench_loop(&pdev->dev, page);
+            bench_report("ioasid-vfio", r, ns);
+            ok = ns;
+            ns = bench_loop(&edu->dev, page);
+            bench_report("edu", r, ns);
+        } else {
+            ns = bench_loop(&edu->dev, page);
+            bench_report("edu", r, ns);
+            ok = ns;
+            ns = bench_loop(&pdev->dev, page);
+            bench_report("ioasid-vfio", r, ns);
+        }
+        ok = ok && ns;
+    }
+    pr_info("ioasid-kdrv: bench-done ok=%d\n", ok);
+out:
+    if (page) {
+        __free_page(page);
+    }
+    pci_dev_put(edu);
+    return 0;
+}
+
 static int kdrv_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
     dma_addr_t src_dma, dst_dma;
@@ -85,6 +234,9 @@ static int kdrv_probe(struct pci_dev *pdev, const struct pci_device_id *id)
         return -ENOMEM;
     }
     pr_info("ioasid-kdrv: probe id=0x%x\n", readl(bar + REG_ID));
+    if (bench) {
+        return kdrv_bench(pdev);
+    }
 
     src = dmam_alloc_coherent(&pdev->dev, BUF_SIZE, &src_dma, GFP_KERNEL);
     dst = dmam_alloc_coherent(&pdev->dev, BUF_SIZE, &dst_dma, GFP_KERNEL);

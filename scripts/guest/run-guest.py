@@ -10,10 +10,13 @@ answers; meanwhile this script reads the host side through QMP
 expectation is checked; the exit status says whether all matched.
 
   run-guest.py BUILD_OBJ GUEST_DIR [--mode legacy|scalable] [--sc on|off]
-               [--quiet]
+               [--quiet] [--bench]
 
 Used by `make run` (one boot, verbose) and by the guest matrix of
-`make check` (scripts/guest/matrix.sh).
+`make check` (scripts/guest/matrix.sh).  With --bench (`make bench`) the
+guest instead times the DMA API's map/unmap loop on ioasid-vfio and on
+QEMU's edu behind the same vIOMMU (iommu.strict=1), and this script prints
+their ratio.
 """
 
 import argparse
@@ -31,6 +34,10 @@ from qmp_client import QMP  # noqa: E402
 
 DEV = '/machine/peripheral/dev0'
 BOOT_TIMEOUT = 240
+# The guest-side sanity bounds of the bench ratio (ioasid-vfio / edu): the
+# relay adds a host call to every map and unmap, so more than 1; a ratio
+# past the upper bound means something else than the relay is measured.
+BENCH_RATIO_MAX = 50
 
 
 class Run:
@@ -40,6 +47,8 @@ class Run:
         self.bad = []
         self.guest = {}             # what the guest printed, by key
         self.changes = []           # registration changes at each phase
+        self.bench = []             # bench lines of the kernel driver
+        self.calls = None           # host calls at the bench's start
 
     def check(self, what, cond):
         if cond:
@@ -89,6 +98,14 @@ class Run:
 
     # ---- what the guest printed ----
     def guest_line(self, line):
+        m = re.match(r'ioasid-kdrv: (bench-\S+)(.*)', line)
+        if m:
+            fields = dict(kv.split('=', 1) for kv in m.group(2).split()
+                          if '=' in kv)
+            self.bench.append((m.group(1), fields))
+            if fields.get('ok') != '1':
+                self.guest.setdefault('errors', []).append(line)
+            return
         m = re.match(r'ioasid-(kdrv|udrv): (.*)', line)
         if m:
             fields = dict(kv.split('=', 1) for kv in m.group(2).split()
@@ -129,6 +146,65 @@ class Run:
             ' (held off, coherent in %d ms)' % dev['release-in-ms']
             if held else ''), dev['noncoherent'] == cond or held)
 
+    # ---- the DMA-API bench (--bench) ----
+    def bench_phase(self, space):
+        a = self.args
+        iters = 10000
+        rounds = 0
+        loops = {'edu': {}, 'ioasid-vfio': {}}
+        for kind, f in self.bench:
+            if kind == 'bench-check':
+                self.say('    guest: %s: %s domain, dma 0x%x for phys 0x%x, '
+                         'the domain maps it to 0x%x' % (
+                             f.get('dev'), f.get('domain'),
+                             int(f.get('dma', '0'), 16),
+                             int(f.get('phys', '0'), 16),
+                             int(f.get('iova_to_phys', '0'), 16)))
+                self.check('%s: DMA through a strict IOMMU DMA domain '
+                           '(the DMA address is an IOVA, not physical)'
+                           % f.get('dev'), f.get('ok') == '1')
+            elif kind == 'bench-loop' and f.get('dev') in loops:
+                loops[f['dev']][int(f.get('round', 0))] = int(f.get('ns', 0))
+                iters = int(f.get('iters', iters))
+                rounds = max(rounds, int(f.get('round', 0)) + 1)
+        self.check('guest: the bench ran to its end',
+                   ('bench-done', {'ok': '1'}) in self.bench)
+        self.check('guest: %d rounds of both loops' % rounds,
+                   rounds >= 1 and all(len(v) == rounds and all(v.values())
+                                       for v in loops.values()))
+        maps = space['map-calls'] - self.calls[0]
+        unmaps = space['unmap-calls'] - self.calls[1]
+        want = rounds * iters
+        self.say('    host: ioasid-vfio IOASID: +%d map and +%d unmap calls '
+                 'for %d x %d map/unmap pairs; %d mappings left' % (
+                     maps, unmaps, rounds, iters, space['mapping-count']))
+        self.check('host: the relay mirrored every map and unmap of '
+                   'ioasid-vfio, and none of edu\'s',
+                   want <= maps <= want * 1.01 + 16 and
+                   want <= unmaps <= want * 1.01 + 16)
+        self.check('no DMAR fault in dmesg', not self.guest.get('faults'))
+        self.check('no warning in dmesg', not self.guest.get('warnings'))
+        self.check('no guest error', not self.guest.get('errors'))
+        edu, relayed = loops['edu'], loops['ioasid-vfio']
+        if not rounds or sorted(edu) != sorted(relayed) or \
+                not all(edu.values()) or not all(relayed.values()):
+            return
+        # Each loop's minimum over the rounds: the host's load only adds
+        # time.  The ratios of the two loops of each round show the noise.
+        ratio = min(relayed.values()) / min(edu.values())
+        each = sorted(relayed[r] / edu[r] for r in edu)
+        print('guest DMA API, Linux %s, %s mode, one boot: a loop of %d x '
+              'dma_map_page +\n  dma_unmap_page of one page (iommu.strict=1,'
+              ' intel-iommu caching-mode=on),\n  ktime in the guest, '
+              'minimum of %d rounds per device' % (
+                  self.abi, a.mode, iters, rounds))
+        print('    loop time, ioasid-vfio (relayed to the host) / edu '
+              '(no relay):  %.2f' % ratio)
+        print('    (the same ratio round by round: min %.2f, median %.2f, '
+              'max %.2f)' % (each[0], each[len(each) // 2], each[-1]))
+        self.check('the ratio is above 1 (the relay costs something) and '
+                   'below %d' % BENCH_RATIO_MAX, 1 < ratio < BENCH_RATIO_MAX)
+
     # ---- phases ----
     def phase(self, name):
         space, nc, dev = self.host_state()
@@ -141,6 +217,9 @@ class Run:
             self.check('guest reads ECAP.SC=%d (ecap %s)' % (
                 sc, hex(ecap) if ecap is not None else '?'),
                 ecap is not None and bool(ecap & 0x80) == sc)
+            self.calls = (space['map-calls'], space['unmap-calls'])
+        elif name == 'bench':
+            self.bench_phase(space)
         elif name == 'kdrv':
             steps = ['copy', 'copy-nosnoop', 'fill-nosnoop']
             for st in steps:
@@ -213,19 +292,27 @@ class Run:
         qmp_path = os.path.join(tmp, 'qmp.sock')
         viommu = 'intel-iommu,caching-mode=on,snoop-control=%s%s' % (
             a.sc, ',x-scalable-mode=on' if a.mode == 'scalable' else '')
+        append = 'console=ttyS0 intel_iommu=on panic=-1 quiet'
+        if a.bench:
+            append += ' iommu.strict=1 ioasid_bench'
         cmd = [os.path.join(a.obj, 'qemu-system-x86_64'), '-M', 'q35',
                '-m', '512M', '-smp', '2', '-nodefaults', '-nographic',
                '-serial', 'stdio', '-monitor', 'none', '-no-reboot',
                '-kernel', os.path.join(a.guest, 'vmlinuz'),
                '-initrd', os.path.join(a.guest, 'initrd.img'),
-               '-append', 'console=ttyS0 intel_iommu=on panic=-1 quiet',
+               '-append', append,
                '-device', viommu, '-device', 'ioasid-vfio,id=dev0,addr=04.0',
                '-qmp', 'unix:%s,server=on,wait=off' % qmp_path]
+        if a.bench:
+            # the same loop on a device behind the same vIOMMU, no relay
+            cmd += ['-device', 'edu,addr=05.0']
         if a.trace:
             cmd += ['-trace', a.trace, '-D', a.trace_file]
         with open(os.path.join(a.guest, 'abi')) as f:
             abi = f.read().strip()
-        print('=== Linux %s, %s mode, snoop-control=%s' % (abi, a.mode, a.sc))
+        self.abi = abi
+        print('=== Linux %s, %s mode, snoop-control=%s%s' % (
+            abi, a.mode, a.sc, ', DMA-API bench' if a.bench else ''))
         self.say('$ qemu-system-x86_64 ' + ' '.join(
             c for c in cmd[1:] if not c.startswith(('unix:', '-qmp'))))
         start = time.time()
@@ -270,8 +357,9 @@ class Run:
             proc.kill()
         total = time.time() - start
         self.check('guest went through every phase %s' % phases,
-                   phases == ['boot', 'kdrv', 'kdrv-removed', 'udrv',
-                              'udrv-nosnoop-off', 'done'])
+                   phases == (['boot', 'bench'] if a.bench else
+                              ['boot', 'kdrv', 'kdrv-removed', 'udrv',
+                               'udrv-nosnoop-off', 'done']))
         print('result: Linux %s %s sc=%s: %d checks matched, %d did not; '
               'boot %.1f s, run %.1f s -> %s' % (
                   abi, a.mode, a.sc, self.ok, len(self.bad),
@@ -290,6 +378,8 @@ def main():
     ap.add_argument('--sc', choices=['on', 'off'], default='on')
     ap.add_argument('--quiet', action='store_true')
     ap.add_argument('--verbose-guest', action='store_true')
+    ap.add_argument('--bench', action='store_true',
+                    help='time the DMA API on ioasid-vfio against edu')
     ap.add_argument('--trace', metavar='PATTERN',
                     help="QEMU trace events to log, e.g. 'ioasid_*'")
     ap.add_argument('--trace-file', default='ioasid-trace.log')
