@@ -468,9 +468,23 @@ static bool eval_all(Rt *rt, GArray **out, QVtdDevState *st)
     return ok;
 }
 
+/* Whether the device's path (what its context names) changed */
+static bool path_changed(const QVtdDevState *a, const QVtdDevState *b)
+{
+    return a->mode != b->mode || a->has_did != b->has_did ||
+           (a->has_did && a->did != b->did) ||
+           (a->mode == QVTD_MODE_SL &&
+            (a->slpt != b->slpt || a->levels != b->levels ||
+             a->pgsnp != b->pgsnp || a->pasid != b->pasid));
+}
+
 /*
- * Take the new evaluation; where a device's grants changed, they are
- * dirty with @kind (0: the change is effective at once).
+ * Take the new evaluation.  @kind (0: the change is effective at once)
+ * says what the guest changed.  Page-table entries: where the device's
+ * grants changed, they are dirty.  A root, context or PASID entry that
+ * changes the device's path: all of its IOVA space is dirty, since until
+ * the invalidation the hardware may walk either path, and entries written
+ * under either meanwhile count too.
  */
 static void take_eval(Rt *rt, GArray **exp, QVtdDevState *st, unsigned kind)
 {
@@ -481,7 +495,11 @@ static void take_eval(Rt *rt, GArray **exp, QVtdDevState *st, unsigned kind)
         Dev *dev = &rt->dev[i];
         g_autoptr(GArray) diff = qvtd_maps_diff(dev->expected, exp[i]);
 
-        if (kind && diff->len) {
+        if (kind & (K_CTX | K_PASID) && path_changed(&dev->st, &st[i])) {
+            paint(dev->dirty, 0, UINT64_MAX, ~0u, kind);
+            dirty_add_did(dev, &dev->st);
+            dirty_add_did(dev, &st[i]);
+        } else if (kind && diff->len) {
             for (j = 0; j < diff->len; j++) {
                 QVtdRange *r = &g_array_index(diff, QVtdRange, j);
 
@@ -548,6 +566,11 @@ static bool tx_commit(Rt *rt)
         }
         rt->stats[ST_REVERTED]++;
         op_log(rt, "  (reverted: over the walk budget)");
+        /* the page cache must know every table again (see in_data()) */
+        g_assert_true(eval_all(rt, exp, st));
+        for (i = 0; i < rt->ndev; i++) {
+            g_array_free(exp[i], true);
+        }
         return false;
     }
     take_eval(rt, exp, st, rt->tx_kind);

@@ -133,13 +133,6 @@ void qvtd_enable_qi(QVTD *v)
     v->qi = true;
 }
 
-void qvtd_disable_qi(QVTD *v)
-{
-    /* the last descriptor was a wait (qi_run), as GCMD.QIE clear needs */
-    gcmd(v, 0, GCMD_QIE, GCMD_QIE, 0);
-    v->qi = false;
-}
-
 /* Append one descriptor and ring the tail; QEMU processes it at once. */
 static void qi_submit(QVTD *v, uint64_t lo, uint64_t hi)
 {
@@ -168,6 +161,21 @@ static void qi_run(QVTD *v, uint64_t lo, uint64_t hi)
     g_assert_cmphex(qvtd_readl(v, REG_FSTS) & FSTS_IQE, ==, 0);
     g_assert_cmphex(qvtd_readq(v, REG_IQH), ==, qvtd_readq(v, REG_IQT));
     g_assert_cmphex(qtest_readl(v->qts, v->wait_status), ==, seq);
+}
+
+void qvtd_disable_qi(QVTD *v)
+{
+    uint32_t seq = ++v->wait_seq;
+
+    /*
+     * Drain with a wait descriptor first: QEMU refuses to clear GCMD.QIE
+     * unless the last descriptor it processed was a wait.
+     */
+    qi_submit(v, DESC_WAIT | DESC_WAIT_SW | ((uint64_t)seq << 32),
+              v->wait_status);
+    g_assert_cmphex(qtest_readl(v->qts, v->wait_status), ==, seq);
+    gcmd(v, 0, GCMD_QIE, GCMD_QIE, 0);
+    v->qi = false;
 }
 
 /* Write a register-based invalidation command and wait for @busy to clear */
