@@ -33,6 +33,7 @@
 #include "libqos/ioasid-vfio.h"
 #include "libqos/vtd.h"
 #include "libqos/vtd-oracle.h"
+#include "hw/pci/pci_regs.h"
 
 /* Guest memory (-m 2G: RAM is [0, 2 GiB), see the identity template) */
 #define TABLES          0x01000000ULL   /* root, context, PASID, queue */
@@ -2791,6 +2792,202 @@ static void test_oracle_known_scalable(void)
     check_oracle_known(true);
 }
 
+/* ---- minimal reproductions of the product bugs found ---- */
+
+typedef struct Repro {
+    QIoasidVfio *d;
+    QTestState *qts;
+    QVTD v;
+    QVtdOracle o;
+    QVtdDevice dev;
+    uint64_t top;               /* 4-level second-level table */
+    uint64_t pe;                /* scalable: the RID_PASID entry */
+} Repro;
+
+static void repro_start(Repro *r, bool scalable)
+{
+    const char *path = "/machine/peripheral/dev0";
+    QVtdConfig cfg = {
+        .scalable_cap = scalable, .snoop_control = true, .pt = true,
+        .aw_bits = 48, .host_can_block = true, .strict = QVTD_STRICT_ALL,
+    };
+    QVtdHostSpace info;
+    GArray *ident;
+
+    r->d = qiov_start(scalable ?
+        "-M q35 -m 2G -nodefaults -device intel-iommu,caching-mode=on,"
+        "snoop-control=on,x-scalable-mode=on "
+        "-device ioasid-vfio,id=dev0,addr=04.0" :
+        "-M q35 -m 2G -nodefaults -device intel-iommu,caching-mode=on,"
+        "snoop-control=on -device ioasid-vfio,id=dev0,addr=04.0", 4);
+    r->qts = r->d->qts;
+    qvtd_host_tables(r->qts, CTX_ID, &path, 1, &ident, &info, true);
+    r->dev = (QVtdDevice) {
+        .devfn = 4 << 3, .enforce = info.enforce, .identity = ident,
+    };
+    qvtd_oracle_init(&r->o, r->qts, &cfg, ident);
+    qvtd_init(&r->v, r->qts, TABLES, TABLES_SIZE, scalable);
+    qvtd_oracle_set_rtaddr(&r->o, r->v.root | (scalable ? 1ULL << 10 : 0));
+    qvtd_enable_qi(&r->v);
+    r->top = qvtd_sl_new(&r->v);
+    if (scalable) {
+        r->pe = qvtd_context_scalable(&r->v, r->dev.devfn, 5, r->top, false);
+    } else {
+        qvtd_context_legacy(&r->v, r->dev.devfn, 5, r->top);
+    }
+    qvtd_inv_context_global(&r->v);
+    qvtd_inv_iotlb_global(&r->v);
+}
+
+/* After a complete invalidation, the host table must be the oracle's */
+static void repro_check(Repro *r, const char *when)
+{
+    g_autoptr(GArray) diff = NULL;
+    QVtdDevState st;
+    GArray *exp, *host;
+
+    qvtd_oracle_begin(&r->o);
+    exp = qvtd_oracle_expected(&r->o, &r->dev, &st);
+    host = host_table(r->qts);
+    diff = qvtd_maps_diff(exp, host);
+    if (diff->len) {
+        g_autoptr(GString) out = g_string_new(NULL);
+
+        qvtd_maps_describe(out, exp, "oracle", host, "host", diff, 4);
+        g_test_message("%s: host table differs (device %s%s%s):\n%s", when,
+                       qvtd_mode_str(st.mode), st.reason ? ": " : "",
+                       st.reason ?: "", out->str);
+        g_test_fail();
+    }
+    g_array_free(exp, true);
+    g_array_free(host, true);
+}
+
+static void repro_stop(Repro *r)
+{
+    qvtd_oracle_destroy(&r->o);
+    g_array_free(r->dev.identity, true);
+    qiov_stop(r->d);
+}
+
+/*
+ * aw-shrink: the device's table goes from 4 levels (48-bit) to 3 (39-bit).
+ * vtd_page_walk() clamps the walk to the new limit, so the shadow keeps
+ * what was mapped above 2^39 and so does the host.
+ */
+static void test_repro_aw_shrink(void)
+{
+    Repro r;
+    uint64_t top3, ce;
+
+    repro_start(&r, false);
+    qvtd_sl_map(&r.v, r.top, 0x8000000000ULL, DATA, PG, QVTD_PAGE_4K, SL_RW);
+    qvtd_sl_map(&r.v, r.top, 0x1000, DATA + PG, PG, QVTD_PAGE_4K, SL_RW);
+    qvtd_set_translation(&r.v, true);
+    repro_check(&r, "4 levels");
+    r.v.levels = 3;
+    top3 = qvtd_sl_new(&r.v);
+    qvtd_sl_map(&r.v, top3, 0x1000, DATA + PG, PG, QVTD_PAGE_4K, SL_RW);
+    ce = (qtest_readq(r.qts, r.v.root) & ADDR_MASK) + 16 * r.dev.devfn;
+    qtest_writeq(r.qts, ce + 8, 1 | (5 << 8));          /* AW=1: 39-bit */
+    qtest_writeq(r.qts, ce, top3 | 1);
+    qvtd_inv_context_device(&r.v, 5, r.dev.devfn);
+    qvtd_inv_iotlb_domain(&r.v, 5);
+    repro_check(&r, "3 levels after context-cache and IOTLB invalidation");
+    repro_stop(&r);
+}
+
+/*
+ * mmio-table: a directory entry points at MMIO (ioasid-vfio's BAR0).
+ * vtd_get_pte() reads tables with dma_memory_read(), which reads device
+ * registers: the ID register 0x494f4131 becomes a read-only leaf.
+ */
+static void test_repro_mmio_table(void)
+{
+    Repro r;
+    uint64_t bar;
+
+    repro_start(&r, false);
+    bar = qpci_config_readl(r.d->dev, PCI_BASE_ADDRESS_0) & ~0xfULL;
+    qvtd_sl_map(&r.v, r.top, 0x80000000, DATA, PG, QVTD_PAGE_4K, SL_RW);
+    qvtd_set_translation(&r.v, true);
+    qtest_writeq(r.qts, qvtd_sl_entry_addr(&r.v, r.top, 0x80200000, 2),
+                 bar | SL_RW);
+    qvtd_inv_iotlb_page(&r.v, 5, 0x80200000, 9);
+    repro_check(&r, "a directory entry into BAR0");
+    repro_stop(&r);
+}
+
+/*
+ * psi-unaligned: a page-selective invalidation whose address is not
+ * aligned to 2^AM pages covers the aligned range (VT-d 3.x 6.5.2.3);
+ * vtd_iotlb_page_invalidate_notify() walks [addr, addr + size) instead.
+ */
+static void test_repro_psi_unaligned(void)
+{
+    Repro r;
+
+    repro_start(&r, false);
+    qvtd_sl_map(&r.v, r.top, 0x80000000, DATA, 2 * PG, QVTD_PAGE_4K,
+                SL_RW);
+    qvtd_set_translation(&r.v, true);
+    qvtd_sl_map(&r.v, r.top, 0x80000000, DATA + 16 * PG, 2 * PG,
+                QVTD_PAGE_4K, SL_RW);
+    qvtd_inv_iotlb_page(&r.v, 5, 0x80001000, 1);    /* 0x80000000-0x80001fff */
+    repro_check(&r, "PSI 0x80001000 AM 1");
+    repro_stop(&r);
+}
+
+/*
+ * strict-pasid-rsvd: reserved bits of a PASID entry (bits 11:10, 86:80)
+ * or of a PASID directory entry (bits 11:2) must fault (VT-d 3.x 9.5,
+ * 9.6); vtd_get_pe_in_pasid_leaf_table() and vtd_get_pdire_from_pdir_table()
+ * do not check them, so the mappings stay.
+ */
+static void test_repro_pasid_reserved(void)
+{
+    Repro r;
+    uint64_t ce, dir;
+
+    repro_start(&r, true);
+    qvtd_sl_map(&r.v, r.top, 0x80000000, DATA, PG, QVTD_PAGE_4K, SL_RW);
+    qvtd_set_translation(&r.v, true);
+    qtest_writeq(r.qts, r.pe + 8, qtest_readq(r.qts, r.pe + 8) | (1 << 16));
+    qvtd_inv_pasid_cache(&r.v, 5, false);
+    repro_check(&r, "PASID entry bit 80 set");
+    qtest_writeq(r.qts, r.pe + 8, qtest_readq(r.qts, r.pe + 8) & ~(1 << 16));
+    qvtd_inv_pasid_cache(&r.v, 5, false);
+    ce = (qtest_readq(r.qts, r.v.root) & ADDR_MASK) + 32 * r.dev.devfn;
+    dir = qtest_readq(r.qts, ce) & ADDR_MASK;
+    qtest_writeq(r.qts, dir, qtest_readq(r.qts, dir) | (1 << 2));
+    qvtd_inv_pasid_cache(&r.v, 5, false);
+    repro_check(&r, "PASID directory entry bit 2 set");
+    repro_stop(&r);
+}
+
+/*
+ * strict-pdts: RID_PASID 8192 needs directory entry 128, beyond the 128
+ * entries PDTS=0 gives the directory (VT-d 3.x 9.4); QEMU never checks
+ * PDTS and translates through entry 128.
+ */
+static void test_repro_pdts(void)
+{
+    Repro r;
+    uint64_t ce, dir;
+
+    repro_start(&r, true);
+    qvtd_sl_map(&r.v, r.top, 0x80000000, DATA, PG, QVTD_PAGE_4K, SL_RW);
+    qvtd_set_translation(&r.v, true);
+    ce = (qtest_readq(r.qts, r.v.root) & ADDR_MASK) + 32 * r.dev.devfn;
+    dir = qtest_readq(r.qts, ce) & ADDR_MASK;
+    qtest_writeq(r.qts, dir + 8 * 128, qtest_readq(r.qts, dir));
+    qtest_writeq(r.qts, ce + 8, 128 << 6);              /* RID_PASID 8192 */
+    qvtd_inv_context_device(&r.v, 5, r.dev.devfn);
+    qvtd_inv_iotlb_domain(&r.v, 5);
+    repro_check(&r, "RID_PASID beyond PDTS");
+    repro_stop(&r);
+}
+
 static const Case cases[] = {
     {
         .name = "legacy", .sc = true, .qi_toggle = true, .ndev = 1,
@@ -2836,6 +3033,17 @@ int main(int argc, char **argv)
                    test_oracle_known_legacy);
     qtest_add_func("/ioasid-vfio/vtd-oracle/known/scalable",
                    test_oracle_known_scalable);
+    /* the bugs it found, one by one, as regression tests */
+    qtest_add_func("/ioasid-vfio/random-found/aw-shrink",
+                   test_repro_aw_shrink);
+    qtest_add_func("/ioasid-vfio/random-found/mmio-table",
+                   test_repro_mmio_table);
+    qtest_add_func("/ioasid-vfio/random-found/psi-unaligned",
+                   test_repro_psi_unaligned);
+    qtest_add_func("/ioasid-vfio/random-found/strict-pasid-rsvd",
+                   test_repro_pasid_reserved);
+    qtest_add_func("/ioasid-vfio/random-found/strict-pdts",
+                   test_repro_pdts);
     for (i = 0; i < ARRAY_SIZE(cases); i++) {
         g_autofree char *path = g_strdup_printf("/ioasid-vfio/random/%s",
                                                 cases[i].name);
