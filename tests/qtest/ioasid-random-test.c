@@ -2854,9 +2854,10 @@ static void repro_check(Repro *r, const char *when)
         g_autoptr(GString) out = g_string_new(NULL);
 
         qvtd_maps_describe(out, exp, "oracle", host, "host", diff, 4);
-        g_test_message("%s: host table differs (device %s%s%s):\n%s", when,
+        g_test_message("%s: host table differs (device %s%s%s)", when,
                        qvtd_mode_str(st.mode), st.reason ? ": " : "",
-                       st.reason ?: "", out->str);
+                       st.reason ?: "");
+        g_test_message("%s", out->str);
         g_test_fail();
     }
     g_array_free(exp, true);
@@ -3018,6 +3019,7 @@ static const Case cases[] = {
     }, {
         .name = "legacy-on-scalable-capable", .scalable_cap = true,
         .qi = true, .ndev = 1, .slot = { 4 }, .host_can_block = true,
+        .ctxopts = "enforce-snoop=on",
         .platform_nosnoop = true, .steps = 300,
     },
 };
