@@ -148,6 +148,7 @@ def replay_fuzzer(p, config, path, extra_env=None, timeout=120):
     """Run one input through the fuzzer; return its output."""
     cmd = [p['fuzzer'], '--fuzz-target=generic-fuzz', '-runs=1',
            '-timeout=25', '-rss_limit_mb=4096', path]
+    os.makedirs(p['out'], exist_ok=True)
     try:
         r = subprocess.run(cmd, env=fuzz_env(p, config, extra_env),
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
