@@ -1770,6 +1770,39 @@ static void op_qi_toggle(Rt *rt)
     }
 }
 
+/*
+ * A system reset: the vIOMMU forgets everything (TE, root, queue), the
+ * devices are reset (Enable No Snoop is 1 again); memory stays.  Then the
+ * guest sets things up again, translation off.
+ */
+static void op_reset(Rt *rt)
+{
+    int i;
+
+    op_log(rt, "system reset");
+    qtest_system_reset(rt->qts);
+    for (i = 0; i < rt->ndev; i++) {
+        Dev *dev = &rt->dev[i];
+
+        qpci_device_enable(dev->d->dev);
+        dev->d->bar = qpci_iomap(dev->d->dev, 0, NULL);
+        dev->nosnoop_en = true;
+    }
+    rt->te = false;
+    rt->v.qi = false;
+    clean_all(rt, K_ALL);
+    reeval(rt, 0);
+    check(rt, "a system reset");
+    rt->rtaddr = rt->root[0] | (rt->c->scalable ? 1ULL << 10 : 0);
+    qvtd_set_root(&rt->v, rt->rtaddr);
+    qvtd_oracle_set_rtaddr(&rt->o, rt->rtaddr);
+    if (rt->c->qi || rt->c->scalable) {
+        qvtd_enable_qi(&rt->v);
+    }
+    reeval(rt, 0);
+    check(rt, "setting up after a reset");
+}
+
 static void op_devctl(Rt *rt)
 {
     Dev *dev = &rt->dev[rnd(rt, rt->ndev)];
@@ -2409,8 +2442,10 @@ static void rt_step(Rt *rt)
         }
     } else if (x < 960) {
         op_dma(rt);
-    } else if (x < 975) {
+    } else if (x < 974) {
         op_devctl(rt);
+    } else if (x < 975) {
+        op_reset(rt);
     } else if (x < 983) {
         op_te(rt, !rt->te);
     } else if (x < 991) {
