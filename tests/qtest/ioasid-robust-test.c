@@ -342,14 +342,15 @@ static void write_table(QTestState *qts, uint64_t table, uint64_t base,
  * its shadow limit, walks at most its budget per invalidation, and QEMU's
  * memory stays bounded.
  */
-static void check_aliased_tables(bool alternate_snp, const char *extra)
+static void check_aliased_tables(bool alternate_snp, const char *viommu,
+                                 uint64_t want_count)
 {
     QIoasidEnv e;
     QTestState *qts;
     uint64_t t3, t2, t1, rss0, rss1, count;
     int i;
 
-    qie_start(&e, NULL, ",snoop-control=on", extra, NULL, false, true);
+    qie_start(&e, NULL, viommu, NULL, NULL, false, true);
     qts = e.d->qts;
     t3 = qvtd_alloc_page(&e.v);
     t2 = qvtd_alloc_page(&e.v);
@@ -374,6 +375,9 @@ static void check_aliased_tables(bool alternate_snp, const char *extra)
     count = mapping_count(&e);
     g_assert_cmpuint(count, >, 0);
     g_assert_cmpuint(count, <=, 65535);
+    if (want_count) {
+        g_assert_cmpuint(count, ==, want_count);
+    }
     /* the first leaves are in, and DMA works there */
     assert_fill_lands(&e, 0, 0x04000000);
     /* what the limits kept out faults, as DMA to unmapped memory does */
@@ -390,7 +394,13 @@ static void check_aliased_tables(bool alternate_snp, const char *extra)
 
 static void test_bound_aliased_tables(void)
 {
-    check_aliased_tables(false, NULL);
+    check_aliased_tables(false, ",snoop-control=on", 0);
+    /*
+     * The vIOMMU's own bound: 4096 shadowed leaves, each L1 table's 512
+     * contiguous leaves one host mapping: exactly 8 of them.
+     */
+    check_aliased_tables(false, ",snoop-control=on,shadow-max-leaves=4096",
+                         8);
 }
 
 /*
@@ -406,7 +416,7 @@ static void test_bound_host_quota(void)
     QDict *ctx, *s;
     QList *l;
 
-    check_aliased_tables(true, NULL);
+    check_aliased_tables(true, ",snoop-control=on", 65535);
 
     /* a small limit, to check what happens around it exactly */
     qie_start(&e, NULL, ",snoop-control=on",
@@ -622,6 +632,8 @@ static void test_commit_before_wait(void)
     qie_start(&e, NULL, ",snoop-control=on", extra, NULL, false, true);
     qvtd_set_translation(&e.v, true);
     qvtd_sl_map(&e.v, e.top, IOVA, GPA, 4 * PG, QVTD_PAGE_4K, RW);
+    /* the invalidation and its wait descriptor in one tail write */
+    e.v.qi_one_tail = true;
     qvtd_inv_iotlb_page(&e.v, DID, IOVA, 2);
     seq = e.v.wait_seq;
     /* one host call for the four leaves of the invalidation */

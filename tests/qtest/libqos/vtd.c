@@ -134,7 +134,7 @@ void qvtd_enable_qi(QVTD *v)
 }
 
 /* Append one descriptor and ring the tail; QEMU processes it at once. */
-static void qi_submit(QVTD *v, uint64_t lo, uint64_t hi)
+static void qi_put(QVTD *v, uint64_t lo, uint64_t hi)
 {
     unsigned dsz = v->scalable ? 32 : 16;
     unsigned n = 4096 / dsz;
@@ -147,7 +147,17 @@ static void qi_submit(QVTD *v, uint64_t lo, uint64_t hi)
         qtest_writeq(v->qts, slot + 24, 0);
     }
     v->iq_tail = (v->iq_tail + 1) % n;
-    wr64(v, REG_IQT, (uint64_t)v->iq_tail * dsz);
+}
+
+static void qi_ring(QVTD *v)
+{
+    wr64(v, REG_IQT, (uint64_t)v->iq_tail * (v->scalable ? 32 : 16));
+}
+
+static void qi_submit(QVTD *v, uint64_t lo, uint64_t hi)
+{
+    qi_put(v, lo, hi);
+    qi_ring(v);
 }
 
 /* Submit @lo/@hi, then a wait descriptor, and check both completed. */
@@ -155,7 +165,10 @@ static void qi_run(QVTD *v, uint64_t lo, uint64_t hi)
 {
     uint32_t seq = ++v->wait_seq;
 
-    qi_submit(v, lo, hi);
+    qi_put(v, lo, hi);
+    if (!v->qi_one_tail) {
+        qi_ring(v);
+    }
     qi_submit(v, DESC_WAIT | DESC_WAIT_SW | ((uint64_t)seq << 32),
               v->wait_status);
     g_assert_cmphex(qvtd_readl(v, REG_FSTS) & FSTS_IQE, ==, 0);

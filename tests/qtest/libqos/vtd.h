@@ -41,6 +41,12 @@ typedef struct QVTD {
     uint32_t iq_tail;
     uint64_t wait_status;       /* where wait descriptors write */
     uint32_t wait_seq;
+    /*
+     * Queued invalidations: put each invalidation and its wait descriptor
+     * in the queue together and ring the tail once, as Linux does (by
+     * default each descriptor gets its own tail write)
+     */
+    bool qi_one_tail;
     int levels;                 /* second-level paging levels: 3 or 4 */
 } QVTD;
 
