@@ -2274,6 +2274,8 @@ static void rt_start(Rt *rt, const Case *c, uint64_t seed)
                      info, true);
     for (i = 0; i < rt->ndev; i++) {
         g_assert(ident[i] && ident[i]->len);
+        /* each device has its own IOASID */
+        g_assert_true(i == 0 || info[i].ioasid != info[i - 1].ioasid);
         rt->dev[i].od = (QVtdDevice) {
             .devfn = rt->dev[i].devfn, .enforce = info[i].enforce,
             .identity = ident[i],

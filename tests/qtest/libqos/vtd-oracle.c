@@ -773,56 +773,54 @@ void qvtd_maps_describe(GString *out, const GArray *a, const char *a_name,
 
 /* ---- closed ranges ---- */
 
+/* Whether closed ranges @a and @b overlap or touch */
+static bool ranges_meet(const QVtdRange *a, const QVtdRange *b)
+{
+    return (a->last == UINT64_MAX || b->first <= a->last + 1) &&
+           (b->last == UINT64_MAX || a->first <= b->last + 1);
+}
+
 void qvtd_ranges_add(GArray *ranges, uint64_t first, uint64_t last)
 {
-    GArray *tmp;
     QVtdRange add = { first, last };
+    GArray *out;
     bool placed = false;
     unsigned i;
 
     /* the common case: lists are built in order */
-    if (ranges->len) {
-        QVtdRange *end = &g_array_index(ranges, QVtdRange, ranges->len - 1);
+    if (!ranges->len ||
+        g_array_index(ranges, QVtdRange, ranges->len - 1).first <= first) {
+        QVtdRange *end = ranges->len ?
+            &g_array_index(ranges, QVtdRange, ranges->len - 1) : NULL;
 
-        if (end->last != UINT64_MAX && first > end->last + 1) {
-            g_array_append_val(ranges, add);
-            return;
-        }
-        if (first >= end->first) {
+        if (end && ranges_meet(end, &add)) {
             end->last = MAX(end->last, last);
-            return;
+        } else {
+            g_array_append_val(ranges, add);
         }
-    } else {
-        g_array_append_val(ranges, add);
         return;
     }
-    tmp = qvtd_ranges_new();
-    for (i = 0; i <= ranges->len; i++) {
-        QVtdRange r;
+    out = qvtd_ranges_new();
+    for (i = 0; i < ranges->len; i++) {
+        QVtdRange *r = &g_array_index(ranges, QVtdRange, i);
 
-        if (i < ranges->len) {
-            r = g_array_index(ranges, QVtdRange, i);
+        if (ranges_meet(r, &add)) {
+            add.first = MIN(add.first, r->first);
+            add.last = MAX(add.last, r->last);
+            continue;
         }
-        if (!placed && (i == ranges->len || r.first > add.first)) {
-            r = add;
+        if (!placed && r->first > add.last) {
+            g_array_append_val(out, add);
             placed = true;
-            i--;
-        } else if (i == ranges->len) {
-            break;
         }
-        if (tmp->len) {
-            QVtdRange *prev = &g_array_index(tmp, QVtdRange, tmp->len - 1);
-
-            if (prev->last == UINT64_MAX || r.first <= prev->last + 1) {
-                prev->last = MAX(prev->last, r.last);
-                continue;
-            }
-        }
-        g_array_append_val(tmp, r);
+        g_array_append_val(out, *r);
+    }
+    if (!placed) {
+        g_array_append_val(out, add);
     }
     g_array_set_size(ranges, 0);
-    g_array_append_vals(ranges, tmp->data, tmp->len);
-    g_array_free(tmp, true);
+    g_array_append_vals(ranges, out->data, out->len);
+    g_array_free(out, true);
 }
 
 GArray *qvtd_ranges_subtract(const GArray *a, const GArray *b)
@@ -947,6 +945,7 @@ void qvtd_host_tables(QTestState *qts, const char *ctx, const char **paths,
                 maps[i] = space_maps(space, paths[i], raw);
                 if (info) {
                     info[i] = (QVtdHostSpace) {
+                        .ioasid = dict_u64(space, "ioasid"),
                         .enforce = qdict_get_bool(space, "enforce-snoop"),
                         .failed_calls = qdict_haskey(space, "failed-calls") ?
                             dict_u64(space, "failed-calls") : 0,

@@ -154,6 +154,7 @@ GArray *qvtd_ranges_new(void);
 
 /* What query-ioasid says about a device's IOASID besides its mappings */
 typedef struct QVtdHostSpace {
+    uint64_t ioasid;
     bool enforce;               /* enforce-snoop */
     uint64_t failed_calls;      /* host calls that failed, quota included */
     uint64_t quota_refused;
