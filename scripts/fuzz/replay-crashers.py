@@ -104,20 +104,20 @@ class Replay:
         return line.decode(errors='replace')
 
     def command(self, cmd):
-        """Send one qtest command and wait for its reply; False if QEMU died."""
+        """Send one qtest command and return its reply; None if QEMU died."""
         try:
             self.proc.stdin.write(cmd.encode() + b'\n')
             self.proc.stdin.flush()
         except BrokenPipeError:
-            return False
+            return None
         while True:
             line = self.readline()
             if line is None:
-                return False
+                return None
             # IRQ lines are asynchronous (irq_intercept_*); the reply follows
             if line.startswith('OK') or line.startswith('FAIL') or \
                line.startswith('ERR'):
-                return True
+                return line
 
     def quit(self):
         """QMP quit; QEMU must then exit by itself."""
@@ -166,8 +166,15 @@ def replay(qemu, path):
         reason = None
         try:
             for n, cmd in enumerate(cmds, 1):
-                if not r.command(cmd):
+                reply = r.command(cmd)
+                if reply is None:
                     reason = 'QEMU died at command %d: %s' % (n, cmd)
+                    break
+                if not reply.startswith('OK'):
+                    # a typo in the file: it would no longer test anything
+                    reason = 'command %d: %s: qtest replied %s' % (
+                        n, cmd, reply)
+                    r.quit()
                     break
             else:
                 r.quit()
