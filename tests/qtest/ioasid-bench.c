@@ -35,6 +35,7 @@
 #include "qobject/qlist.h"
 #include "qobject/qstring.h"
 #include "qemu/bswap.h"
+#include "qemu/units.h"
 
 #define SLOT        4
 #define DEV_PATH    "/machine/peripheral/dev0"
@@ -243,7 +244,7 @@ static void bench(void)
  * host's max-mappings (65535 by default) and the vIOMMU's shadow bound
  * are raised above the largest table.
  */
-#define SCALE_MEM       "2G"
+#define SCALE_MEM_GB    2
 #define SCALE_IOVA      0x100000000ULL      /* 4 GiB, 1 GiB aligned */
 #define SCALE_DATA      0x40000000ULL
 #define SCALE_TABLES    0x10000000ULL
@@ -264,12 +265,10 @@ static const unsigned scale_leaves[SCALE_SIZES] = { 4096, 65536, 262144 };
 typedef struct ScaleRun {
     unsigned leaves;
     bool alternate;             /* SNP on every other leaf */
-    gint64 replay_us;           /* minimum over SCALE_REPS, microseconds */
+    gint64 replay_us;           /* minimum of the repetitions, microseconds */
     gint64 inv_us;
-    gint64 replay0_us;          /* the same with an empty table */
-    gint64 inv0_us;
     uint64_t replay_calls;      /* host calls of one replay */
-    uint64_t inv_calls;         /* host calls of all the invalidations */
+    uint64_t inv_calls;         /* host calls of a pass's invalidations */
     uint64_t mappings;          /* host mappings with the leaves mapped */
     int64_t rss_delta;          /* VmRSS growth when they were mapped */
 } ScaleRun;
@@ -308,30 +307,54 @@ static void scale_counters(QTestState *qts, uint64_t *calls,
     qobject_unref(resp);
 }
 
-/* Resident memory of the QEMU process, in bytes */
+/* The value of "@key:" (in kB) in a /proc file's @text, in bytes */
+static int64_t proc_kb(const char *text, const char *key)
+{
+    const char *p = strstr(text, key);
+
+    g_assert(p);
+    return g_ascii_strtoll(p + strlen(key), NULL, 10) * 1024;
+}
+
+/*
+ * Resident memory of the QEMU process, in bytes: VmRSS less the resident
+ * part of guest RAM (the mapping of SCALE_MEM_GB GiB in smaps), which the
+ * host backs with transparent huge pages, 2 MiB at a time, whenever
+ * khugepaged comes by.
+ */
 static int64_t qemu_rss(QTestState *qts)
 {
-    g_autofree char *path = g_strdup_printf("/proc/%d/status",
-                                            (int)qtest_pid(qts));
-    g_autofree char *text = NULL;
+    g_autofree char *status = g_strdup_printf("/proc/%d/status",
+                                              (int)qtest_pid(qts));
+    g_autofree char *smaps = g_strdup_printf("/proc/%d/smaps",
+                                             (int)qtest_pid(qts));
+    g_autofree char *text = NULL, *maps = NULL;
+    int64_t rss, ram = -1;
     const char *p;
 
-    g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
-    p = strstr(text, "VmRSS:");
-    g_assert(p);
-    return g_ascii_strtoll(p + strlen("VmRSS:"), NULL, 10) * 1024;
+    g_assert_true(g_file_get_contents(status, &text, NULL, NULL));
+    rss = proc_kb(text, "VmRSS:");
+    g_assert_true(g_file_get_contents(smaps, &maps, NULL, NULL));
+    for (p = strstr(maps, "\nSize:"); p; p = strstr(p + 1, "\nSize:")) {
+        if (proc_kb(p, "Size:") == SCALE_MEM_GB * GiB) {
+            g_assert_cmpint(ram, ==, -1);
+            ram = proc_kb(p, "Rss:");
+        }
+    }
+    g_assert_cmpint(ram, >=, 0);
+    return rss - ram;
 }
 
 /* A q35 with the vIOMMU set up for the device, an empty table, TE off */
 static QIoasidVfio *scale_start(QVTD *v, uint64_t *top)
 {
     g_autofree char *args = g_strdup_printf(
-        "-M q35 -m " SCALE_MEM " -nodefaults "
+        "-M q35 -m %dG -nodefaults "
         "-object ioasid,id=ioasid-default,max-mappings=%d "
         "-device intel-iommu,snoop-control=on,caching-mode=on,"
         "shadow-max-leaves=%d "
         "-device ioasid-vfio,id=dev0,addr=%02x.0",
-        SCALE_LIMIT, SCALE_LIMIT, SLOT);
+        SCALE_MEM_GB, SCALE_LIMIT, SCALE_LIMIT, SLOT);
     QIoasidVfio *d = qiov_start(args, SLOT);
 
     qvtd_init(v, d->qts, SCALE_TABLES, SCALE_TABLES_SZ, false);
@@ -347,6 +370,7 @@ static QIoasidVfio *scale_start(QVTD *v, uint64_t *top)
  * What does not depend on the leaves: a replay and an invalidation with an
  * empty table, in a QEMU of its own (each GCMD.TE rebuilds flat views,
  * freed later by RCU, which would blur the memory figures of the others).
+ * Lowers *@replay_us and *@inv_us to the minimum times.
  */
 static void scale_baseline(gint64 *replay_us, gint64 *inv_us)
 {
@@ -357,7 +381,6 @@ static void scale_baseline(gint64 *replay_us, gint64 *inv_us)
     gint64 t;
     int i;
 
-    *replay_us = *inv_us = G_MAXINT64;
     for (i = 0; i < SCALE_REPS; i++) {
         g_usleep(SCALE_PAUSE_US);
         qvtd_set_translation(&v, true);
@@ -374,7 +397,11 @@ static void scale_baseline(gint64 *replay_us, gint64 *inv_us)
     qiov_stop(d);
 }
 
-static void scale_run(ScaleRun *r)
+/*
+ * One QEMU for @r's table: lowers r->replay_us and r->inv_us to the
+ * minimum times; the memory figure is taken in the @first pass.
+ */
+static void scale_run(ScaleRun *r, bool first)
 {
     QVTD v;
     uint64_t top;
@@ -396,13 +423,14 @@ static void scale_run(ScaleRun *r)
     scale_counters(qts, &before, &mappings);
     rss = qemu_rss(qts);
     qvtd_inv_iotlb_domain(&v, DID);
-    r->rss_delta = qemu_rss(qts) - rss;
+    if (first) {
+        r->rss_delta = qemu_rss(qts) - rss;
+    }
     scale_counters(qts, &after, &r->mappings);
     /* equal flags: one host mapping; alternating SNP: one per leaf */
     g_assert_cmpuint(r->mappings, ==, r->alternate ? r->leaves : 1);
 
     /* Replays: translation off (not timed), then on */
-    r->replay_us = G_MAXINT64;
     for (i = 0; i < SCALE_REPS; i++) {
         g_usleep(SCALE_PAUSE_US);
         qvtd_set_translation(&v, false);
@@ -417,7 +445,6 @@ static void scale_run(ScaleRun *r)
     }
 
     /* Domain-selective invalidations of the unchanged table */
-    r->inv_us = G_MAXINT64;
     before = after;
     for (i = 0; i < SCALE_REPS; i++) {
         g_usleep(SCALE_PAUSE_US);
@@ -479,31 +506,44 @@ static void bench_scale(void)
     };
     ScaleRun runs[2][SCALE_SIZES];
     double val[SCALE_SIZES + 1], worst = 0, mem[2];
-    gint64 replay0_us, inv0_us;
-    int a, s;
+    gint64 replay0_us = G_MAXINT64, inv0_us = G_MAXINT64;
+    int a, s, i;
 
-    scale_baseline(&replay0_us, &inv0_us);
+    /*
+     * Two passes, the second in the reverse order, and the baseline before,
+     * between and after them: a neighbour that loads the machine's memory
+     * for a while slows the large tables (their trees miss the caches)
+     * much more than the small ones, and would look like a regression.
+     */
     for (a = 0; a < 2; a++) {
         for (s = 0; s < SCALE_SIZES; s++) {
             runs[a][s] = (ScaleRun) {
                 .leaves = scale_leaves[s], .alternate = a,
-                .replay0_us = replay0_us, .inv0_us = inv0_us,
+                .replay_us = G_MAXINT64, .inv_us = G_MAXINT64,
             };
-            scale_run(&runs[a][s]);
         }
     }
+    scale_baseline(&replay0_us, &inv0_us);
+    for (i = 0; i < 2 * SCALE_SIZES; i++) {
+        scale_run(&runs[i / SCALE_SIZES][i % SCALE_SIZES], true);
+    }
+    scale_baseline(&replay0_us, &inv0_us);
+    for (i = 2 * SCALE_SIZES - 1; i >= 0; i--) {
+        scale_run(&runs[i / SCALE_SIZES][i % SCALE_SIZES], false);
+    }
+    scale_baseline(&replay0_us, &inv0_us);
 
     printf("ioasid-bench: per guest leaf, a vIOMMU replay (GCMD.TE on) and "
            "a domain-selective\nIOTLB invalidation of an unchanged table\n");
-    printf("  q35 -m %s, intel-iommu snoop-control=on caching-mode=on "
+    printf("  q35 -m %dG, intel-iommu snoop-control=on caching-mode=on "
            "shadow-max-leaves=%d,\n  legacy mode, queued invalidation, "
            "-object ioasid max-mappings=%d;\n  4 KiB leaves IOVA 0x%" PRIx64
            " + i * 4K -> GPA 0x%" PRIx64 " + i * 4K (contiguous);\n"
-           "  cost: CPU time of QEMU's main thread, minimum of %d "
-           "repetitions, minus the\n  same operation on an empty table; a "
-           "fresh QEMU per column and mode\n", SCALE_MEM, SCALE_LIMIT,
-           SCALE_LIMIT, (uint64_t)SCALE_IOVA, (uint64_t)SCALE_DATA,
-           SCALE_REPS);
+           "  cost: CPU time of QEMU's main thread, minimum of 2 x %d "
+           "repetitions (two\n  passes, a fresh QEMU per column, mode and "
+           "pass), minus the same operation\n  on an empty table\n",
+           SCALE_MEM_GB, SCALE_LIMIT, SCALE_LIMIT, (uint64_t)SCALE_IOVA,
+           (uint64_t)SCALE_DATA, SCALE_REPS);
     printf("    %-38s %9s %9s %9s\n", "guest leaves", "4 Ki", "64 Ki",
            "256 Ki");
     for (a = 0; a < 2; a++) {
@@ -519,8 +559,8 @@ static void bench_scale(void)
         }
         scale_row("replay: host mappings", 0, val, SCALE_SIZES, "");
         for (s = 0; s < SCALE_SIZES; s++) {
-            val[s] = per_leaf(r[s].replay_us, r[s].replay0_us, r[s].leaves) /
-                     per_leaf(r[0].replay_us, r[0].replay0_us, r[0].leaves);
+            val[s] = per_leaf(r[s].replay_us, replay0_us, r[s].leaves) /
+                     per_leaf(r[0].replay_us, replay0_us, r[0].leaves);
             worst = MAX(worst, val[s]);
         }
         scale_row("replay: cost per leaf / at 4 Ki", 2, val, SCALE_SIZES,
@@ -530,15 +570,15 @@ static void bench_scale(void)
         }
         scale_row("invalidation: host calls", 0, val, SCALE_SIZES, "");
         for (s = 0; s < SCALE_SIZES; s++) {
-            val[s] = per_leaf(r[s].inv_us, r[s].inv0_us, r[s].leaves) /
-                     per_leaf(r[0].inv_us, r[0].inv0_us, r[0].leaves);
+            val[s] = per_leaf(r[s].inv_us, inv0_us, r[s].leaves) /
+                     per_leaf(r[0].inv_us, inv0_us, r[0].leaves);
             worst = MAX(worst, val[s]);
         }
         scale_row("invalidation: cost per leaf / at 4 Ki", 2, val,
                   SCALE_SIZES, "   (flat)");
         for (s = 0; s < SCALE_SIZES; s++) {
-            val[s] = per_leaf(r[s].inv_us, r[s].inv0_us, r[s].leaves) /
-                     per_leaf(r[s].replay_us, r[s].replay0_us, r[s].leaves);
+            val[s] = per_leaf(r[s].inv_us, inv0_us, r[s].leaves) /
+                     per_leaf(r[s].replay_us, replay0_us, r[s].leaves);
         }
         scale_row("invalidation / replay", 2, val, SCALE_SIZES, "");
     }
@@ -559,9 +599,9 @@ static void bench_scale(void)
      * The smaller tables partly fit in free heap QEMU already has, so the
      * figure is the slope from 64 Ki to 256 Ki leaves (last column).
      */
-    printf("  QEMU memory, bytes per leaf: VmRSS growth when the leaves are "
-           "first mapped\n    %-38s %9s %9s %9s %9s\n", "guest leaves",
-           "4 Ki", "64 Ki", "256 Ki", "slope");
+    printf("  QEMU memory, bytes per leaf: growth of VmRSS (guest RAM aside) "
+           "when the leaves\n  are first mapped\n    %-38s %9s %9s %9s %9s\n",
+           "guest leaves", "4 Ki", "64 Ki", "256 Ki", "slope");
     for (a = 0; a < 2; a++) {
         for (s = 0; s < SCALE_SIZES; s++) {
             val[s] = (double)runs[a][s].rss_delta / scale_leaves[s];
