@@ -170,6 +170,7 @@ build-fuzz: $(BUILD)/.configured-fuzz
 	    flock $(BUILD)/.ninja-lock-fuzz ninja -C $(OBJ_FUZZ) \
 	    qemu-fuzz-x86_64 qemu-system-x86_64
 	$(MAKE) -C $(OBJ_FUZZ)/pc-bios/optionrom
+	$(call firmware_links,$(OBJ_FUZZ))
 
 fuzz: build-fuzz
 	$(FUZZ) run $(BUILD) --time $(FUZZ_TIME) --jobs $(FUZZ_JOBS) \

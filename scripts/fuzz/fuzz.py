@@ -47,6 +47,113 @@ CONFIGS = collections.OrderedDict([
 ])
 OBJECTS = 'intel-iommu* ioasid*'
 
+# ---------------------------------------------------------------------------
+# Seeds.  Starting from nothing, the fuzzer rarely gets as far as a
+# translating vIOMMU: that takes a root table address, SRTP, TE, an
+# invalidation, then DMA reads that happen to be valid root, context (PASID)
+# and page-table entries, and a device DMA.  Seed inputs do that much, in
+# generic-fuzz's input format (tests/qtest/fuzz/generic_fuzz.c): commands
+# separated by "FUZZ", the first byte of each an opcode.  A DMA pattern
+# serves one DMA read, the next pattern the next read (cycling), so there
+# is one pattern per table entry read, in the order the vIOMMU reads them.
+#
+# Translation is turned on *before* the patterns exist: the replay at TE
+# then finds no context entry, where with the patterns it would walk the
+# whole 39-bit space (every read a new pattern-filled entry: seconds per
+# input).  A page-selective invalidation then walks just the page at IOVA
+# 0: root, context (PASID directory, PASID entry), three page-table levels.
+# ---------------------------------------------------------------------------
+SEPARATOR = b'FUZZ'
+OP_WRITE, OP_ADD_DMA_PATTERN = 3, 7
+# MMIO region index: generic-fuzz counts the matched regions in address
+# order; ioasid-vfio's BAR0 (libqos maps it at 0xe0000000) comes first
+BAR0, VTD = 0, 1
+SIZE = {1: 0, 2: 1, 4: 2, 8: 3}
+
+# VT-d registers and bits (VT-d 3.x 10.4; QEMU's intel_iommu_internal.h)
+GCMD, RTADDR, IQT, IQA, IVA, IOTLB = 0x18, 0x20, 0x88, 0x90, 0xf0, 0xf8
+GCMD_TE, GCMD_SRTP, GCMD_QIE = 1 << 31, 1 << 30, 1 << 26
+RTADDR_SMT = 1 << 10
+IQA_DW = 1 << 11                        # 256-bit descriptors
+IOTLB_PSI_DID1 = (1 << 63) | (3 << 60) | (1 << 32)
+INV_DESC_IOTLB_PSI_DID1 = 2 | (3 << 4) | (1 << 16)
+SL_R_W, SL_SNP = 3, 1 << 11
+# ioasid-vfio (docs/specs/ioasid-vfio.rst)
+DEV_DST, DEV_LEN, DEV_CMD, DEV_PATTERN = 0x10, 0x18, 0x1c, 0x24
+CMD_START, CMD_FILL, CMD_NOSNOOP = 1, 1 << 1, 1 << 8
+
+# Guest-physical addresses of the tables (all below -m 512M)
+ROOT, CTX, PASIDDIR, PASIDT = 0x10000, 0x11000, 0x12000, 0x13000
+L3, L2, L1, PAGE, QUEUE = 0x14000, 0x15000, 0x16000, 0x100000, 0x20000
+
+
+def op_write(base, offset, value, size):
+    # struct { uint8_t size, base; (2 bytes padding) uint32_t offset;
+    # uint64_t value; } after the opcode
+    return bytes([OP_WRITE, SIZE[size], base, 0, 0]) + \
+        offset.to_bytes(4, 'little') + value.to_bytes(8, 'little')
+
+
+def op_pattern(*qwords):
+    # struct { uint8_t index, stride; } then the pattern's bytes
+    return bytes([OP_ADD_DMA_PATTERN, 0, 0]) + \
+        b''.join(q.to_bytes(8, 'little') for q in qwords)
+
+
+def seed_inputs(config):
+    """{name: bytes}: inputs that get the vIOMMU translating IOVA 0 for the
+    device and run its DMA engine there."""
+    def tables(snp):
+        # one pattern per entry read: ... L3 -> L2 -> L1 -> 4 KiB leaf
+        ptes = [op_pattern(L2 | SL_R_W), op_pattern(L1 | SL_R_W),
+                op_pattern(PAGE | SL_R_W | (SL_SNP if snp else 0))]
+        if config == 'legacy':
+            # root entry; context entry: second level, AW 39, DID 1
+            return [op_pattern(CTX | 1, 0),
+                    op_pattern(L3 | 1, (1 << 8) | 1)] + ptes
+        # scalable: root entry (lower half), context entry (PASID
+        # directory), PASID directory entry, PASID entry (second level
+        # only: PGTT 2, AW 39, DID 1, PGSNP (bit 88) as asked)
+        return [op_pattern(CTX | 1, 0),
+                op_pattern(PASIDDIR | 1, 0, 0, 0),
+                op_pattern(PASIDT | 1),
+                op_pattern(L3 | (2 << 6) | (1 << 2) | 1,
+                           ((1 << 24) if snp else 0) | 1, 0, 0, 0, 0, 0, 0),
+                ] + ptes[:2] + [op_pattern(PAGE | SL_R_W)]
+
+    rtaddr = ROOT | (RTADDR_SMT if config == 'scalable' else 0)
+    enable = [op_write(VTD, RTADDR, rtaddr, 8),
+              op_write(VTD, GCMD, GCMD_SRTP, 4),
+              op_write(VTD, GCMD, GCMD_TE, 4)]
+    psi = [op_write(VTD, IVA, 0, 8), op_write(VTD, IOTLB, IOTLB_PSI_DID1, 8)]
+    dma = [op_write(BAR0, DEV_DST, 0, 8),
+           op_write(BAR0, DEV_LEN, 0x1000, 4),
+           op_write(BAR0, DEV_PATTERN, 0x5a5a5a5a, 4),
+           op_write(BAR0, DEV_CMD, CMD_START | CMD_FILL | CMD_NOSNOOP, 4)]
+    # The same invalidation through the queue: its descriptor is the first
+    # DMA read after the tail moves
+    if config == 'scalable':
+        iqa, desc, tail = QUEUE | IQA_DW, [INV_DESC_IOTLB_PSI_DID1, 0, 0, 0], 32
+    else:
+        iqa, desc, tail = QUEUE, [INV_DESC_IOTLB_PSI_DID1, 0], 16
+    qi = [op_write(VTD, IQA, iqa, 8),
+          op_write(VTD, GCMD, GCMD_TE | GCMD_QIE, 4),
+          op_pattern(*desc)] + tables(True) + [op_write(VTD, IQT, tail, 8)]
+    return {
+        'seed-psi-snoop': SEPARATOR.join(enable + tables(True) + psi + dma),
+        'seed-psi-nosnoop': SEPARATOR.join(enable + tables(False) + psi + dma),
+        'seed-qi': SEPARATOR.join(enable + qi + dma),
+    }
+
+
+def write_seeds(corpus, config):
+    for name, data in seed_inputs(config).items():
+        path = os.path.join(corpus, name)
+        if not os.path.exists(path):
+            with open(path, 'wb') as f:
+                f.write(data)
+
+
 CRASH_PREFIXES = ('crash-', 'leak-', 'timeout-', 'oom-', 'slow-unit-')
 # libFuzzer's status line in fork mode
 STATUS = re.compile(r'^#(\d+): cov: (\d+) ft: (\d+) corp: (\d+) exec/s:? (\d+)'
@@ -138,7 +245,8 @@ def signature(output):
             func, where = m.group(2), m.group(3)
             if BORING.match(func) or '/sanitizer_common/' in where:
                 continue
-            where = re.sub(r'^.*?/build/qemu/', '', where)
+            # a source path relative to the QEMU tree
+            where = re.sub(r'^.*/(\.\./|build/)qemu/', '', where)
             where = re.sub(r'^\(.*/([^/]+)\+0x[0-9a-f]+\)$', r'\1', where)
             frames.append('%s %s' % (func, where))
     return msg or 'no report (status only)', frames[:4]
@@ -203,8 +311,9 @@ def summarise_crashes(p, configs, since=None, limit=200):
             len(groups[s]['files']) for s in fixed) if fixed else ''))
     for n, sig in enumerate(bugs, 1):
         g = groups[sig]
-        print('  [%d] %s: %s (%d files, %d new; e.g. %s)' % (
-            n, sig[0], sig[1], len(g['files']), g['new'],
+        print('  [%d] %s: %s (%d files%s; e.g. %s)' % (
+            n, sig[0], sig[1], len(g['files']),
+            '' if since is None else ', %d new' % g['new'],
             os.path.relpath(g['files'][0], SRC)))
         for fr in g['frames']:
             print('        ' + fr)
@@ -239,12 +348,14 @@ def cmd_run(a):
         os.path.relpath(p['fuzzer'], SRC), per_config, ', '.join(configs),
         a.jobs, time.strftime('%F %T')))
     before = {c: set(crash_files(p, c)) for c in configs}
-    totals = {'execs': 0, 'crashes': 0}
+    execs_all = 0
+    failed = False
     for c in configs:
         corpus = os.path.join(p['out'], 'corpus', c)
         crashes = os.path.join(p['out'], 'crashes', c)
         os.makedirs(corpus, exist_ok=True)
         os.makedirs(crashes, exist_ok=True)
+        write_seeds(corpus, c)
         joblog = os.path.join(p['out'], 'logs', '%s-%s.log' % (stamp, c))
         seeds = len(os.listdir(corpus))
         cmd = [p['fuzzer'], '--fuzz-target=generic-fuzz',
@@ -284,21 +395,22 @@ def cmd_run(a):
             with open(joblog) as jl:
                 for line in jl.read().splitlines()[-15:]:
                     log('   | ' + line)
-            totals['crashes'] = None
+            failed = True
             continue
         execs, cov, ft, corp, eps, ooms, touts, crs, _ = \
             (int(x) for x in last.groups())
-        totals['execs'] += execs
-        if totals['crashes'] is not None:
-            totals['crashes'] += crs
+        execs_all += execs
+        # libFuzzer does not count what crashes while it loads the corpus:
+        # the crash files do
+        new = len(set(crash_files(p, c)) - before[c])
         log('   %d executions in %ds (%d exec/s), cov %d, ft %d, corpus %d; '
-            'crashes %d, timeouts %d, ooms %d' % (
+            'crashes %d, timeouts %d, ooms %d; %d new crash files' % (
                 execs, took, execs / max(took, 1), cov, ft, corp, crs, touts,
-                ooms))
+                ooms, new))
     log()
     new = sum(len(set(crash_files(p, c)) - before[c]) for c in configs)
     log('fuzz: %d executions in all, %d new crash files' % (
-        totals['execs'], new))
+        execs_all, new))
     # the grouped crashes, into the log too
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
@@ -307,7 +419,7 @@ def cmd_run(a):
         log(line)
     log('fuzz: finished %s; minimise a crash with: make fuzz-minimize '
         'CRASH=FILE' % time.strftime('%F %T'))
-    return 0 if totals['crashes'] is not None else 1
+    return 1 if failed else 0
 
 
 def cmd_summary(a):

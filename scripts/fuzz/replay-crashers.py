@@ -221,10 +221,13 @@ def main():
             failed += 1
             reason, err = result
             print('not ok %d %s: %s' % (n, name, reason))
-            # The end of QEMU's stderr: the assertion, or the sanitizer's
-            # report with its first frames
+            # QEMU's report (the assertion, or the sanitizer's report with
+            # its first frames), else the end of its stderr
             lines = err.rstrip('\n').split('\n')
-            for line in lines[-40:]:
+            first = [n for n, line in enumerate(lines)
+                     if BAD_OUTPUT.search(line)]
+            for line in (lines[first[0]:first[0] + 25] if first
+                         else lines[-20:]):
                 print('# ' + line)
         sys.stdout.flush()
     return 1 if failed else 0
