@@ -148,7 +148,7 @@ QDict *qiov_query_context(QTestState *qts, const char *id)
     return found;
 }
 
-static bool qlist_has_str(QList *list, const char *str)
+bool qiov_qlist_has_str(QList *list, const char *str)
 {
     QListEntry *e;
 
@@ -173,7 +173,7 @@ QDict *qiov_query_space(QTestState *qts, const char *id,
     QLIST_FOREACH_ENTRY(qdict_get_qlist(ctx, "ioasids"), e) {
         QDict *s = qobject_to(QDict, qlist_entry_obj(e));
 
-        if (qlist_has_str(qdict_get_qlist(s, "devices"), dev_path)) {
+        if (qiov_qlist_has_str(qdict_get_qlist(s, "devices"), dev_path)) {
             g_assert_null(found);
             found = s;
             qobject_ref(found);

@@ -13,6 +13,7 @@
 #include "../libqtest.h"
 #include "pci.h"
 #include "qobject/qdict.h"
+#include "qobject/qlist.h"
 #include "hw/vfio/ioasid-vfio-regs.h"
 
 typedef struct QIoasidVfio {
@@ -58,6 +59,8 @@ void qiov_expect_startup_error(const char *args, const char *needle1,
 /* ---- the host side, through QMP ---- */
 
 uint64_t qdict_get_u64(QDict *d, const char *key);
+/* Whether @list holds the string @str */
+bool qiov_qlist_has_str(QList *list, const char *str);
 /* The context @id of query-ioasid (new reference) or NULL */
 QDict *qiov_query_context(QTestState *qts, const char *id);
 /* The IOASID of context @id that @dev_path is attached to (new ref) */

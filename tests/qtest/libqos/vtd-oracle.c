@@ -47,6 +47,7 @@
 #include "qobject/qnum.h"
 #include "qobject/qstring.h"
 #include "hw/vfio/ioasid-vfio-regs.h"
+#include "ioasid-vfio.h"
 #include "vtd-oracle.h"
 
 #define REG_GSTS        0x1c
@@ -860,30 +861,6 @@ GArray *qvtd_ranges_subtract(const GArray *a, const GArray *b)
 
 /* ---- the host side ---- */
 
-static uint64_t dict_u64(QDict *d, const char *key)
-{
-    QNum *n = qobject_to(QNum, qdict_get(d, key));
-    uint64_t v;
-
-    g_assert(n);
-    g_assert_true(qnum_get_try_uint(n, &v));
-    return v;
-}
-
-static bool list_has_str(QList *list, const char *str)
-{
-    QListEntry *e;
-
-    QLIST_FOREACH_ENTRY(list, e) {
-        QString *s = qobject_to(QString, qlist_entry_obj(e));
-
-        if (s && !strcmp(qstring_get_str(s), str)) {
-            return true;
-        }
-    }
-    return false;
-}
-
 static GArray *space_maps(QDict *space, const char *path, bool raw)
 {
     GArray *maps = maps_new();
@@ -892,9 +869,9 @@ static GArray *space_maps(QDict *space, const char *path, bool raw)
     QLIST_FOREACH_ENTRY(qdict_get_qlist(space, "mappings"), e) {
         QDict *d = qobject_to(QDict, qlist_entry_obj(e));
         QVtdMap m = {
-            .iova = dict_u64(d, "iova"),
-            .size = dict_u64(d, "size"),
-            .addr = dict_u64(d, "addr"),
+            .iova = qdict_get_u64(d, "iova"),
+            .size = qdict_get_u64(d, "size"),
+            .addr = qdict_get_u64(d, "addr"),
             .read = qdict_get_bool(d, "read"),
             .write = qdict_get_bool(d, "write"),
             .block = qdict_get_bool(d, "block-nosnoop"),
@@ -938,19 +915,19 @@ void qvtd_host_tables(QTestState *qts, const char *ctx, const char **paths,
             QList *devs = qdict_get_qlist(space, "devices");
 
             for (i = 0; i < n; i++) {
-                if (!list_has_str(devs, paths[i])) {
+                if (!qiov_qlist_has_str(devs, paths[i])) {
                     continue;
                 }
                 g_assert_null(maps[i]);
                 maps[i] = space_maps(space, paths[i], raw);
                 if (info) {
                     info[i] = (QVtdHostSpace) {
-                        .ioasid = dict_u64(space, "ioasid"),
+                        .ioasid = qdict_get_u64(space, "ioasid"),
                         .enforce = qdict_get_bool(space, "enforce-snoop"),
                         .failed_calls = qdict_haskey(space, "failed-calls") ?
-                            dict_u64(space, "failed-calls") : 0,
+                            qdict_get_u64(space, "failed-calls") : 0,
                         .quota_refused = qdict_haskey(space, "quota-refused") ?
-                            dict_u64(space, "quota-refused") : 0,
+                            qdict_get_u64(space, "quota-refused") : 0,
                     };
                 }
             }
