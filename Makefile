@@ -16,7 +16,7 @@ export CCACHE_NOHASHDIR := 1
 # command).  Paths are relative to build/obj.
 OUR_TESTS := tests/unit/test-ioasid-soft-host tests/qtest/ioasid-vfio-test \
 	tests/qtest/ioasid-relay-test tests/qtest/ioasid-robust-test \
-	tests/qtest/ioasid-random-test
+	tests/qtest/ioasid-random-test tests/qtest/ioasid-cache-test
 UPSTREAM_TESTS := $(addprefix tests/qtest/,intel-iommu-test qmp-cmd-test \
 	test-hmp device-introspect-test)
 # The guest bring-up matrix (real Linux guests under TCG), run last

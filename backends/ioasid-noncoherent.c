@@ -31,6 +31,7 @@
 #include "hw/qdev-core.h"
 #include "monitor/hmp.h"
 #include "monitor/monitor.h"
+#include "system/ioasid-cache-model.h"
 #include "system/ioasid-noncoherent.h"
 #include "trace.h"
 
@@ -50,7 +51,8 @@ static struct {
  */
 static void ioasid_noncoherent_register(bool registered)
 {
-    ioasid_noncoherent.registered = registered;
+    /* read by the cache model's WBINVD from vCPU threads */
+    qatomic_set(&ioasid_noncoherent.registered, registered);
     ioasid_noncoherent.changes++;
     trace_ioasid_noncoherent_registration(registered,
                                           ioasid_noncoherent.changes);
@@ -106,6 +108,11 @@ static void ioasid_noncoherent_release(void *opaque)
     if (!ioasid_noncoherent_wanted(dev)) {
         ioasid_noncoherent_set(dev, false);
     }
+}
+
+bool ioasid_noncoherent_registered(void)
+{
+    return qatomic_read(&ioasid_noncoherent.registered);
 }
 
 void ioasid_noncoherent_add(IOASIDNoncoherentDevice *dev, Object *owner,
@@ -178,6 +185,9 @@ NoncoherentDmaInfo *qmp_query_noncoherent_dma(Error **errp)
         }
         QAPI_LIST_APPEND(tail, d);
     }
+    info->cache = ioasid_cache_model_info();
+    info->cache_model = info->cache ? IOASID_CACHE_MODEL_STRICT
+                                    : IOASID_CACHE_MODEL_COHERENT;
     return info;
 }
 
@@ -205,5 +215,29 @@ void hmp_info_noncoherent_dma(Monitor *mon, const QDict *qdict)
                            dev->release_in_ms);
         }
         monitor_printf(mon, "\n");
+    }
+    monitor_printf(mon, "cache model: %s\n",
+                   IoasidCacheModel_str(info->cache_model));
+    if (info->cache) {
+        IoasidCacheModelInfo *c = info->cache;
+
+        monitor_printf(mon, "  lines held: %" PRIu64 " of %" PRIu64
+                       " (%" PRIu64 " pending device writes the CPU does not "
+                       "see, %" PRIu64 " dirty CPU lines), %" PRIu64
+                       " watched ranges\n", c->lines,
+                       c->cache_size / CPU_CACHE_LINE_SIZE, c->pending_lines,
+                       c->dirty_lines, c->watched_ranges);
+        monitor_printf(mon, "  no-snoop DMA: %" PRIu64 " stale device reads, %"
+                       PRIu64 " lost device writes\n", c->stale_reads,
+                       c->lost_writes);
+        monitor_printf(mon, "  guest: clflush %" PRIu64 ", clflushopt %"
+                       PRIu64 ", clwb %" PRIu64 ", wbinvd honoured %" PRIu64
+                       " ignored %" PRIu64 ", invd honoured %" PRIu64
+                       " ignored %" PRIu64 "\n", c->clflush, c->clflushopt,
+                       c->clwb, c->wbinvd_honoured, c->wbinvd_ignored,
+                       c->invd_honoured, c->invd_ignored);
+        monitor_printf(mon, "  host: %" PRIu64 " cache flushes over %" PRIu64
+                       " bytes; %" PRIu64 " evictions\n", c->host_flushes,
+                       c->host_flush_bytes, c->evictions);
     }
 }

@@ -17,7 +17,10 @@
  *  - an IOASID holds at most max_mappings mappings (ENOSPC past it);
  *  - every range is aligned to IOASID_SOFT_PAGE_SIZE;
  *  - mappings_count and nosnoop_mappings count all mappings and those
- *    without BLOCK_NOSNOOP.
+ *    without BLOCK_NOSNOOP;
+ *  - the flush hook, if set, is called before every mapping that lets
+ *    no-snoop through (no BLOCK_NOSNOOP, IOASID not enforcing, platform
+ *    honouring no-snoop) is created and before it is removed.
  * A device is attached to at most one IOASID; an IOASID with attached
  * devices cannot be freed.  There is no locking: QEMU calls the host with
  * the BQL held.
@@ -38,6 +41,7 @@ typedef struct IOASIDSoftMapping {
 } IOASIDSoftMapping;
 
 typedef struct IOASIDSoftSpace {
+    IOASIDSoftHost *host;
     uint32_t id;
     bool enforce_snoop;
     IntervalTreeRoot mappings;
@@ -56,6 +60,8 @@ struct IOASIDSoftHost {
     GTree *spaces;              /* IOASID -> IOASIDSoftSpace */
     GTree *devices;             /* dev_id -> IOASIDSoftSpace attached to */
     uint32_t next_id;
+    IOASIDSoftHostFlushFn *flush;
+    void *flush_opaque;
 };
 
 static gint ioasid_soft_cmp_u32(gconstpointer a, gconstpointer b,
@@ -66,8 +72,22 @@ static gint ioasid_soft_cmp_u32(gconstpointer a, gconstpointer b,
     return x < y ? -1 : x > y;
 }
 
+/* Whether DMA through mapping @flags of @space can bypass the CPU caches */
+static bool ioasid_soft_nosnoop_passes(IOASIDSoftSpace *space, uint32_t flags)
+{
+    return !(flags & IOASID_DMA_MAP_FLAG_BLOCK_NOSNOOP) &&
+           !space->enforce_snoop &&
+           (space->host->info_flags & IOASID_INFO_PLATFORM_NOSNOOP);
+}
+
 static void ioasid_soft_remove(IOASIDSoftSpace *space, IOASIDSoftMapping *m)
 {
+    IOASIDSoftHost *host = space->host;
+
+    if (host->flush && ioasid_soft_nosnoop_passes(space, m->flags)) {
+        host->flush(host->flush_opaque, m->addr,
+                    m->node.last - m->node.start + 1, false);
+    }
     interval_tree_remove(&m->node, &space->mappings);
     space->mappings_count--;
     if (!(m->flags & IOASID_DMA_MAP_FLAG_BLOCK_NOSNOOP)) {
@@ -118,6 +138,13 @@ void ioasid_soft_host_free(IOASIDSoftHost *host)
     }
 }
 
+void ioasid_soft_host_set_flush(IOASIDSoftHost *host,
+                                IOASIDSoftHostFlushFn *fn, void *opaque)
+{
+    host->flush = fn;
+    host->flush_opaque = opaque;
+}
+
 static IOASIDSoftSpace *ioasid_soft_lookup(IOASIDSoftHost *host, uint32_t id)
 {
     return g_tree_lookup(host->spaces, GUINT_TO_POINTER(id));
@@ -162,6 +189,7 @@ static long ioasid_soft_alloc(IOASIDSoftHost *host, struct ioasid_alloc *a)
         host->next_id = host->next_id % IOASID_SOFT_MAX_IOASIDS + 1;
     }
     space = g_new0(IOASIDSoftSpace, 1);
+    space->host = host;
     space->id = host->next_id;
     space->enforce_snoop = a->flags & IOASID_ALLOC_ENFORCE_SNOOP;
     space->mappings = (IntervalTreeRoot) { };
@@ -189,7 +217,11 @@ static void ioasid_soft_insert(IOASIDSoftSpace *space, uint64_t iova,
                                uint64_t last, uint64_t addr, uint32_t flags)
 {
     IOASIDSoftMapping *m = g_new0(IOASIDSoftMapping, 1);
+    IOASIDSoftHost *host = space->host;
 
+    if (host->flush && ioasid_soft_nosnoop_passes(space, flags)) {
+        host->flush(host->flush_opaque, addr, last - iova + 1, true);
+    }
     m->node.start = iova;
     m->node.last = last;
     m->addr = addr;

@@ -26,6 +26,7 @@
 #include "qobject/qdict.h"
 #include "system/ioasid.h"
 #include "system/ioasid-soft-host.h"
+#include "system/ioasid-cache-model.h"
 #include "trace.h"
 
 static QTAILQ_HEAD(, IOASIDBackend) ioasid_backends =
@@ -43,10 +44,23 @@ static IOASIDSoftHost *soft(IOASIDBackend *be)
     return be->host;
 }
 
+/* The host cleans the CPU caches before no-snoop can pass, and after */
+static void soft_flush(void *opaque, uint64_t addr, uint64_t size, bool map)
+{
+    if (map) {
+        ioasid_cache_model_host_map(addr, size);
+    } else {
+        ioasid_cache_model_host_unmap(addr, size);
+    }
+}
+
 static bool soft_open(IOASIDBackend *be, Error **errp)
 {
     be->host = ioasid_soft_host_new(be->host_snoop_control,
                                     be->platform_nosnoop, be->max_mappings);
+    if (be->cache_model == IOASID_CACHE_MODEL_STRICT) {
+        ioasid_soft_host_set_flush(be->host, soft_flush, be);
+    }
     return true;
 }
 
@@ -408,6 +422,7 @@ IOASIDBackend *ioasid_backend_find(const char *id, Error **errp)
 static void ioasid_complete(UserCreatable *uc, Error **errp)
 {
     IOASIDBackend *be = IOASID(uc);
+    IOASIDBackend *other;
 
     if (!be->max_mappings) {
         error_setg(errp, "ioasid '%s': max-mappings must be at least 1",
@@ -423,6 +438,38 @@ static void ioasid_complete(UserCreatable *uc, Error **errp)
                           "block no-snoop DMA; use enforce-snoop=auto or "
                           "off.\n");
         return;
+    }
+    QTAILQ_FOREACH(other, &ioasid_backends, next) {
+        if (other->cache_model != be->cache_model ||
+            other->cache_size != be->cache_size) {
+            error_setg(errp, "ioasid '%s' has cache-model=%s cache-size=%"
+                       PRIu64 " but ioasid '%s' has cache-model=%s "
+                       "cache-size=%" PRIu64 ": the cache model is the "
+                       "platform's, every context must have the same",
+                       ioasid_name(be), IoasidCacheModel_str(be->cache_model),
+                       be->cache_size, ioasid_name(other),
+                       IoasidCacheModel_str(other->cache_model),
+                       other->cache_size);
+            if (!strcmp(ioasid_name(be), IOASID_DEFAULT_ID)) {
+                error_append_hint(errp, "The implicit context '%s' has the "
+                                  "defaults: name the strict context in "
+                                  "each device's ioasid property, or create "
+                                  "'%s' with -object.\n", IOASID_DEFAULT_ID,
+                                  IOASID_DEFAULT_ID);
+            }
+            return;
+        }
+    }
+    if (be->cache_model == IOASID_CACHE_MODEL_STRICT) {
+        if (be->cache_size < IOASID_CACHE_MODEL_MIN_SIZE) {
+            error_setg(errp, "ioasid '%s': cache-size must be at least %d",
+                       ioasid_name(be), IOASID_CACHE_MODEL_MIN_SIZE);
+            return;
+        }
+        if (!ioasid_cache_model_enable(be->cache_size, errp)) {
+            error_prepend(errp, "ioasid '%s': ", ioasid_name(be));
+            return;
+        }
     }
     be->ops = &ioasid_soft_host_ops;
     if (!be->ops->open(be, errp)) {
@@ -501,6 +548,35 @@ static void ioasid_set_max_mappings(Object *obj, Visitor *v, const char *name,
     }
 }
 
+static int ioasid_get_cache_model(Object *obj, Error **errp)
+{
+    return IOASID(obj)->cache_model;
+}
+
+static void ioasid_set_cache_model(Object *obj, int value, Error **errp)
+{
+    if (ioasid_check_settable(obj, "cache-model", errp)) {
+        IOASID(obj)->cache_model = value;
+    }
+}
+
+static void ioasid_get_cache_size(Object *obj, Visitor *v, const char *name,
+                                  void *opaque, Error **errp)
+{
+    visit_type_size(v, name, &IOASID(obj)->cache_size, errp);
+}
+
+static void ioasid_set_cache_size(Object *obj, Visitor *v, const char *name,
+                                  void *opaque, Error **errp)
+{
+    uint64_t value;
+
+    if (ioasid_check_settable(obj, name, errp) &&
+        visit_type_size(v, name, &value, errp)) {
+        IOASID(obj)->cache_size = value;
+    }
+}
+
 static void ioasid_init(Object *obj)
 {
     IOASIDBackend *be = IOASID(obj);
@@ -509,6 +585,8 @@ static void ioasid_init(Object *obj)
     be->platform_nosnoop = true;
     be->enforce_snoop = IOASID_ENFORCE_SNOOP_AUTO;
     be->max_mappings = IOASID_DEFAULT_MAX_MAPPINGS;
+    be->cache_model = IOASID_CACHE_MODEL_COHERENT;
+    be->cache_size = IOASID_CACHE_MODEL_DEFAULT_SIZE;
     be->devices = g_hash_table_new_full(NULL, NULL, NULL, g_free);
 }
 
@@ -551,6 +629,18 @@ static void ioasid_class_init(ObjectClass *oc, void *data)
                               ioasid_set_max_mappings, NULL, NULL);
     object_class_property_set_description(oc, "max-mappings",
         "The most mappings one IOASID may hold (default 65535)");
+    object_class_property_add_enum(oc, "cache-model", "IoasidCacheModel",
+                                   &IoasidCacheModel_lookup,
+                                   ioasid_get_cache_model,
+                                   ioasid_set_cache_model);
+    object_class_property_set_description(oc, "cache-model",
+        "How no-snoop DMA meets the CPU caches (coherent/strict); the "
+        "platform's, so the same for every context");
+    object_class_property_add(oc, "cache-size", "size",
+                              ioasid_get_cache_size,
+                              ioasid_set_cache_size, NULL, NULL);
+    object_class_property_set_description(oc, "cache-size",
+        "Bytes of lines the strict cache model holds (default 8M)");
 }
 
 static const TypeInfo ioasid_types[] = {

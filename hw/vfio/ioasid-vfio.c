@@ -22,6 +22,7 @@
 #include "hw/core/qdev-prop-internal.h"
 #include "migration/vmstate.h"
 #include "hw/vfio/ioasid-vfio.h"
+#include "system/ioasid-cache-model.h"
 #include "trace.h"
 
 static const PropertyInfo ioasid_vfio_prop_nosnoop = {
@@ -141,7 +142,11 @@ static int ioasid_vfio_translate(IOASIDVFIOState *s, uint64_t iova,
     return 0;
 }
 
-/* Move @buf to or from the segments; count what bypassed the caches. */
+/*
+ * Move @buf to or from the segments; count what bypassed the caches.
+ * Under the strict cache model every transfer goes through it, so that
+ * what bypasses the caches meets them as it would on hardware.
+ */
 static int ioasid_vfio_access(IOASIDVFIOState *s, uint64_t iova, GArray *segs,
                               uint8_t *buf, bool is_write, bool nosnoop)
 {
@@ -151,8 +156,14 @@ static int ioasid_vfio_access(IOASIDVFIOState *s, uint64_t iova, GArray *segs,
         IOASIDVFIOSegment *seg = &g_array_index(segs, IOASIDVFIOSegment, i);
         MemTxResult r;
 
-        r = address_space_rw(&address_space_memory, seg->addr,
-                             MEMTXATTRS_UNSPECIFIED, buf, seg->len, is_write);
+        if (unlikely(ioasid_cache_model_active())) {
+            r = ioasid_cache_model_dma_rw(seg->addr, buf, seg->len, is_write,
+                                          nosnoop && !seg->block_nosnoop);
+        } else {
+            r = address_space_rw(&address_space_memory, seg->addr,
+                                 MEMTXATTRS_UNSPECIFIED, buf, seg->len,
+                                 is_write);
+        }
         if (r != MEMTX_OK) {
             s->fault_addr = iova;
             return IOASID_VFIO_ERR_NO_MAPPING;

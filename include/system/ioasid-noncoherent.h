@@ -52,6 +52,8 @@ void ioasid_noncoherent_update(IOASIDNoncoherentDevice *dev);
  * conditions (the end of an incoming migration).
  */
 void ioasid_noncoherent_settle(IOASIDNoncoherentDevice *dev);
+/* Whether the VM has noncoherent DMA registered (any thread) */
+bool ioasid_noncoherent_registered(void);
 /* Unregister @dev (as if it became coherent first). */
 void ioasid_noncoherent_remove(IOASIDNoncoherentDevice *dev);
 

@@ -29,6 +29,16 @@ IOASIDSoftHost *ioasid_soft_host_new(bool can_block_nosnoop,
 void ioasid_soft_host_free(IOASIDSoftHost *host);
 
 /*
+ * The host's cache duty: called with guest-physical [@addr, @addr + @size)
+ * before a mapping that lets no-snoop through is created (@map) and
+ * before it is removed, so that the CPU caches can be cleaned for it.
+ */
+typedef void IOASIDSoftHostFlushFn(void *opaque, uint64_t addr, uint64_t size,
+                                   bool map);
+void ioasid_soft_host_set_flush(IOASIDSoftHost *host,
+                                IOASIDSoftHostFlushFn *fn, void *opaque);
+
+/*
  * The in-process equivalent of ioctl() on an open /dev/ioasid: @cmd and
  * @arg as documented in the uAPI header.  Returns the ioctl's non-negative
  * result, or -errno.

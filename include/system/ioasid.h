@@ -68,6 +68,8 @@ struct IOASIDBackend {
     bool platform_nosnoop;
     IoasidEnforceSnoop enforce_snoop;
     uint32_t max_mappings;
+    IoasidCacheModel cache_model;
+    uint64_t cache_size;        /* of the strict cache model */
 
     /* state */
     const IOASIDHostOps *ops;
