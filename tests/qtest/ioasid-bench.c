@@ -15,7 +15,11 @@
  *    domain-selective IOTLB invalidation of an unchanged table (every leaf
  *    walked again, found identical, no host call), at 64 Ki and 256 Ki
  *    leaves relative to 4 Ki, with equal flags and with alternating SNP;
- *  - QEMU's memory per shadowed guest leaf and per host mapping.
+ *  - QEMU's memory per shadowed guest leaf and per host mapping;
+ *  - the strict cache model: a 64 KiB no-snoop copy relative to the same
+ *    copy under cache-model=coherent, a snooped copy under strict, and
+ *    the model's memory: lines held and bytes per pending line, at two
+ *    guest RAM sizes.
  *
  * Costs are CPU time of QEMU's main thread (/proc/PID/schedstat), the
  * minimum of several repetitions, so that a loaded machine changes little.
@@ -630,10 +634,139 @@ static void bench_scale(void)
            mem[1] - mem[0] <= SCALE_HOST_MAX ? "ok" : "MISSED");
 }
 
+/* ---- the strict cache model ---- */
+
+#define CACHE_COPY      (64 * KiB)
+#define CACHE_SRC       0x01000000ULL
+#define CACHE_DST       0x02000000ULL
+#define CACHE_COPY_MAX  3.0             /* strict / coherent target */
+
+static QIoasidVfio *cache_start(const char *mem, const char *model)
+{
+    g_autofree char *args = g_strdup_printf(
+        "-M q35 -m %s -nodefaults -object ioasid,id=io0,enforce-snoop=off,"
+        "cache-model=%s,cache-size=64M -device ioasid-vfio,id=dev0,"
+        "addr=%02x.0,ioasid=io0", mem, model, SLOT);
+
+    return qiov_start(args, SLOT);
+}
+
+static void cache_wbinvd(QIoasidVfio *d)
+{
+    qobject_unref(qtest_qmp_assert_success_ref(d->qts,
+                  "{'execute': 'x-ioasid-cpu-cache-op', "
+                  "'arguments': {'op': 'wbinvd'}}"));
+}
+
+static uint64_t cache_u64(QIoasidVfio *d, const char *key)
+{
+    QDict *rsp = qtest_qmp_assert_success_ref(d->qts,
+                     "{'execute': 'query-noncoherent-dma'}");
+    uint64_t v = qdict_get_u64(qdict_get_qdict(rsp, "cache"), key);
+
+    qobject_unref(rsp);
+    return v;
+}
+
+/*
+ * CPU time (us) of one 64 KiB copy, minimum over COPIES; under strict
+ * the caches are emptied (WBINVD, untimed) before each, so every copy
+ * makes its 1024 destination lines pending from scratch.
+ */
+static double cache_copy_time(QIoasidVfio *d, bool strict, bool nosnoop)
+{
+    gint64 start, best = G_MAXINT64;
+    int i;
+
+    for (i = 0; i <= COPIES; i++) {
+        if (strict) {
+            cache_wbinvd(d);
+        }
+        start = qemu_cpu_us(d->qts);
+        g_assert_cmphex(qiov_dma(d, IOASID_VFIO_OP_COPY, CACHE_SRC, CACHE_DST,
+                                 CACHE_COPY, nosnoop), ==,
+                        IOASID_VFIO_STATUS_DONE);
+        if (i) {        /* the first one faults the pages in */
+            best = MIN(best, qemu_cpu_us(d->qts) - start);
+        }
+    }
+    return best;
+}
+
+/*
+ * Lines held after no-snoop writes of @bytes, and the RSS growth they
+ * cost if @rss (only at SCALE_MEM_GB, which qemu_rss() knows to discount)
+ */
+static void cache_memory(const char *mem, uint64_t bytes, uint64_t *lines,
+                         int64_t *rss)
+{
+    QIoasidVfio *d = cache_start(mem, "strict");
+    int64_t before = 0;
+    uint64_t off;
+
+    qiov_dma(d, IOASID_VFIO_OP_FILL, 0, CACHE_DST, IOASID_VFIO_MAX_LEN, true);
+    cache_wbinvd(d);
+    if (rss) {
+        before = qemu_rss(d->qts);
+    }
+    for (off = 0; off < bytes; off += IOASID_VFIO_MAX_LEN) {
+        g_assert_cmphex(qiov_dma(d, IOASID_VFIO_OP_FILL, 0, CACHE_DST + off,
+                                 IOASID_VFIO_MAX_LEN, true), ==,
+                        IOASID_VFIO_STATUS_DONE);
+    }
+    if (rss) {
+        *rss = qemu_rss(d->qts) - before;
+    }
+    *lines = cache_u64(d, "pending-lines");
+    qiov_stop(d);
+}
+
+static void bench_cache(void)
+{
+    g_autofree char *big = g_strdup_printf("%dG", SCALE_MEM_GB);
+    double t_coherent, t_strict, t_snooped;
+    uint64_t lines_small, lines_big;
+    int64_t rss;
+    const uint64_t bytes = 16 * MiB;
+    QIoasidVfio *d;
+    double ratio;
+
+    d = cache_start("512M", "coherent");
+    t_coherent = cache_copy_time(d, false, true);
+    qiov_stop(d);
+    d = cache_start("512M", "strict");
+    t_strict = cache_copy_time(d, true, true);
+    t_snooped = cache_copy_time(d, true, false);
+    qiov_stop(d);
+
+    cache_memory("512M", bytes, &lines_small, NULL);
+    cache_memory(big, bytes, &lines_big, &rss);
+    ratio = t_strict / MAX(t_coherent, 1);
+
+    printf("ioasid-bench: the strict cache model (64 KiB copies, CPU time, "
+           "min of %d)\n", COPIES);
+    printf("  no-snoop copy, strict / coherent:               %.2f\n", ratio);
+    printf("  snooped copy under strict / no-snoop coherent:  %.2f\n",
+           t_snooped / MAX(t_coherent, 1));
+    printf("  lines held after %" PRIu64 " MiB of no-snoop writes: %" PRIu64
+           " at -m 512M, %" PRIu64 " at -m %s (pending lines, not RAM)\n",
+           bytes / MiB, lines_small, lines_big, big);
+    printf("  QEMU memory per pending line (VmRSS growth):     %.0f bytes\n",
+           (double)rss / MAX(lines_big, 1));
+    printf("  targets: strict copy <= %.1fx coherent: %s; lines independent "
+           "of RAM size: %s\n", CACHE_COPY_MAX,
+           ratio <= CACHE_COPY_MAX ? "ok" : "MISSED",
+           lines_small == lines_big && lines_big == bytes / 64 ? "ok"
+                                                               : "MISSED");
+    g_assert_cmpuint(lines_small, ==, bytes / 64);
+    g_assert_cmpuint(lines_big, ==, bytes / 64);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     qtest_add_func("/ioasid-vfio/bench", bench);
     qtest_add_func("/ioasid-vfio/bench-scale", bench_scale);
+    qtest_add_func("/ioasid-vfio/bench-cache", bench_cache);
     return g_test_run();
 }
