@@ -1,5 +1,5 @@
 /*
- * qemu-ioasid: the strict no-snoop cache model (-object ioasid,cache-model=strict)
+ * qemu-ioasid: the strict no-snoop cache model (ioasid cache-model=strict)
  *
  * Under TCG every DMA is coherent.  This model gives DMA that bypasses the
  * CPU caches (unblocked no-snoop, exactly the bytes ioasid-vfio counts in

@@ -344,6 +344,65 @@ static void test_call_counters(void)
     ioasid_soft_host_free(h);
 }
 
+typedef struct Flushes {
+    unsigned int n;
+    uint64_t addr[8], size[8];
+    bool map[8];
+} Flushes;
+
+static void record_flush(void *opaque, uint64_t addr, uint64_t size, bool map)
+{
+    Flushes *f = opaque;
+
+    g_assert_cmpuint(f->n, <, ARRAY_SIZE(f->addr));
+    f->addr[f->n] = addr;
+    f->size[f->n] = size;
+    f->map[f->n++] = map;
+}
+
+/*
+ * The host cleans the caches before a mapping that lets no-snoop through
+ * is created and before it goes, and for no other mapping.
+ */
+static void test_cache_duty(void)
+{
+    IOASIDSoftHost *h = ioasid_soft_host_new(true, true, 65535);
+    IOASIDSoftHost *ignoring = ioasid_soft_host_new(true, false, 65535);
+    Flushes f = { 0 };
+    uint32_t id, enf;
+
+    ioasid_soft_host_set_flush(h, record_flush, &f);
+    ioasid_soft_host_set_flush(ignoring, record_flush, &f);
+    id = alloc(h, 0, 0);
+    enf = alloc(h, IOASID_ALLOC_ENFORCE_SNOOP, 0);
+    g_assert_cmpint(map(h, id, 0, 2 * PG, 0x10000, R | W), ==, 0);
+    g_assert_cmpuint(f.n, ==, 1);
+    g_assert_true(f.map[0]);
+    g_assert_cmphex(f.addr[0], ==, 0x10000);
+    g_assert_cmphex(f.size[0], ==, 2 * PG);
+    /* blocked, enforcing, or a platform ignoring no-snoop: nothing */
+    g_assert_cmpint(map(h, id, 4 * PG, PG, 0x20000, R | B), ==, 0);
+    g_assert_cmpint(map(h, enf, 0, PG, 0x30000, R), ==, 0);
+    id = alloc(ignoring, 0, 0);
+    g_assert_cmpint(map(ignoring, id, 0, PG, 0x40000, R), ==, 0);
+    g_assert_cmpuint(f.n, ==, 1);
+    /* a refused unmap flushes nothing; a whole one flushes before */
+    g_assert_cmpint(unmap(h, 1, 0, PG, NULL), ==, -EINVAL);
+    g_assert_cmpuint(f.n, ==, 1);
+    g_assert_cmpint(unmap(h, 1, 0, 8 * PG, NULL), ==, 0);
+    g_assert_cmpuint(f.n, ==, 2);
+    g_assert_false(f.map[1]);
+    g_assert_cmphex(f.addr[1], ==, 0x10000);
+    g_assert_cmphex(f.size[1], ==, 2 * PG);
+    /* freeing an IOASID removes its mappings: flushed too */
+    g_assert_cmpint(map(h, 1, 0, PG, 0x50000, R), ==, 0);
+    ioasid_soft_host_free(h);
+    g_assert_cmpuint(f.n, ==, 4);
+    g_assert_false(f.map[3]);
+    g_assert_cmphex(f.addr[3], ==, 0x50000);
+    ioasid_soft_host_free(ignoring);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -358,5 +417,6 @@ int main(int argc, char **argv)
     g_test_add_func("/ioasid-soft-host/attach-and-free",
                     test_attach_and_free);
     g_test_add_func("/ioasid-soft-host/call-counters", test_call_counters);
+    g_test_add_func("/ioasid-soft-host/cache-duty", test_cache_duty);
     return g_test_run();
 }
