@@ -252,13 +252,15 @@ static void test_nosnoop_read_misses_unwritten_stores(void)
 /* Snooped DMA stays coherent, whichever of the conditions makes it so. */
 static void check_snooped(QIoasidVfio *d, bool nosnoop_cmd)
 {
+    uint64_t ns = qiov_rd64(d, IOASID_VFIO_REG_NOSNOOP_BYTES);
+
     clean_lines(d, DST, OLD, NLINES);
     cpu_store(d, SRC, 0x33, NLINES * LINE);     /* dirty in the CPU */
     g_assert_cmphex(qiov_dma(d, IOASID_VFIO_OP_COPY, SRC, DST, NLINES * LINE,
                              nosnoop_cmd), ==, IOASID_VFIO_STATUS_DONE);
     g_assert_true(line_is(d, DST, 0x33));       /* seen at once, fresh */
     g_assert_true(line_is(d, DST + 3 * LINE, 0x33));
-    g_assert_cmpuint(qiov_rd64(d, IOASID_VFIO_REG_NOSNOOP_BYTES), ==, 0);
+    g_assert_cmpuint(qiov_rd64(d, IOASID_VFIO_REG_NOSNOOP_BYTES), ==, ns);
     g_assert_cmpuint(counter(d, "stale-reads"), ==, 0);
     g_assert_cmpuint(counter(d, "pending-lines"), ==, 0);
 }
@@ -270,6 +272,14 @@ static void test_snooped_stays_coherent(void)
     /* NOSNOOP not requested */
     d = strict_start(NULL, NULL);
     check_snooped(d, false);
+    /* a snooped write over a pending line replaces it for good */
+    nosnoop_fill(d, DST, 1);
+    g_assert_cmphex(qiov_dma(d, IOASID_VFIO_OP_COPY, SRC, DST, LINE, false),
+                    ==, IOASID_VFIO_STATUS_DONE);
+    g_assert_true(line_is(d, DST, 0x33));
+    cpu_op(d, "clflush", DST);
+    g_assert_true(line_is(d, DST, 0x33));
+    g_assert_cmpuint(counter(d, "pending-lines"), ==, 0);
     /* Enable No Snoop clear */
     qiov_set_nosnoop_enable(d, false);
     check_snooped(d, true);
@@ -392,6 +402,17 @@ static void test_unwatched_pages_hold_nothing(void)
     g_assert_cmpuint(counter(e.d, "dirty-lines"), ==, 0);
     cpu_store(e.d, QIE_GPA, 0x44, 16 * LINE);            /* mapped page */
     g_assert_cmpuint(counter(e.d, "dirty-lines"), ==, 16);
+    /* a store across the end of the mapped page: only its lines count */
+    cpu_store(e.d, QIE_GPA + QIE_PG - 2 * LINE, 0x45, 4 * LINE);
+    g_assert_cmpuint(counter(e.d, "dirty-lines"), ==, 18);
+    /* once unmapped, the page is not watched any more */
+    cpu_op_all(e.d, "wbinvd");
+    qtest_writeq(e.d->qts, qvtd_sl_pte_addr(&e.v, e.top, QIE_IOVA,
+                                            QVTD_PAGE_4K), 0);
+    qie_inv_page(&e, QIE_IOVA);
+    qie_assert_unmapped(&e, QIE_IOVA);
+    cpu_store(e.d, QIE_GPA, 0x46, 16 * LINE);
+    g_assert_cmpuint(counter(e.d, "lines"), ==, 0);
     qie_stop(&e);
 }
 
