@@ -437,6 +437,7 @@ static void test_capacity_bounds_memory(void)
 static void test_reset_counters(void)
 {
     QIoasidVfio *d = strict_start(NULL, NULL);
+    g_autofree char *hmp = NULL;
     QDict *rsp;
 
     nosnoop_fill(d, DST, 2);
@@ -448,6 +449,10 @@ static void test_reset_counters(void)
     g_assert_cmpuint(counter(d, "clflush"), ==, 0);
     g_assert_cmpuint(counter(d, "host-flushes"), ==, 0);
     g_assert_cmpuint(counter(d, "pending-lines"), ==, 1);  /* state stays */
+    hmp = qtest_hmp(d->qts, "info noncoherent-dma");
+    g_assert_nonnull(strstr(hmp, "cache model: strict"));
+    g_assert_nonnull(strstr(hmp, "(1 pending device writes the CPU does "
+                            "not see, 0 dirty CPU lines)"));
     qiov_stop(d);
 }
 
