@@ -86,7 +86,7 @@ check: build guest-images
 # run both drivers, show the relay live from the host side.
 run: build guest-images
 	/usr/bin/python3 $(SRC)/scripts/guest/run-guest.py $(OBJ) \
-	    $(GUEST)/6.12 --mode legacy --sc on
+	    $(GUEST)/6.12 --mode legacy --sc on --cache-model strict
 
 # The device alone, driven through qtest (no guest kernel)
 demo: build

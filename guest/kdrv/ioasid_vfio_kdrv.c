@@ -22,6 +22,31 @@
  *   ioasid-kdrv: bench-check dev=<name> domain=<type> dma=.. phys=.. ok=..
  *   ioasid-kdrv: bench-loop dev=<name> round=<r> iters=<n> ns=<t> ok=..
  *
+ * The no-snoop steps do the cache maintenance a correct driver does on a
+ * platform where No Snoop bypasses the CPU caches: clflush_cache_range()
+ * of the source after the CPU filled it and of the destination before the
+ * DMA, and of the destination again before reading the result.
+ *
+ * With maint=<mode> it runs instead one no-snoop copy (CMD.NOSNOOP) with
+ * that cache maintenance, compares it line by line (64 bytes) and prints
+ *   ioasid-kdrv: step=maint-<mode> status=0x.. ok=<data correct>
+ *       nosnoop_bytes=<n> devctl_nosnoop=<0|1> lines=<n> stale_lines=<n>
+ *       first_stale=<line or -1>
+ * modes:
+ *   clflush         clflush_cache_range() of source and destination before
+ *                   the DMA and of the destination after it: correct
+ *   wbinvd          wbinvd_on_all_cpus() before and after: correct only
+ *                   while the VM is registered noncoherent (KVM, and the
+ *                   strict model, ignore WBINVD otherwise)
+ *   none            no maintenance at all, deliberately wrong: under the
+ *                   strict cache model the driver reads stale data, and says
+ *                   "ioasid-kdrv: nosnoop maint=none: STALE data at line N
+ *                   (driver skipped cache maintenance), K of L lines stale"
+ *   wbinvd-snooped  Enable No Snoop cleared first
+ *                   (pcie_capability_clear_word), then as wbinvd: the DMA is
+ *                   snooped, so the data is correct, and the WBINVDs are
+ *                   ignored by the platform (the VM is not noncoherent)
+ *
  * Register contract: docs/specs/ioasid-vfio.rst (qemu-ioasid).
  *
  * Copyright (c) 2026 The qemu-ioasid authors
@@ -34,6 +59,9 @@
 #include <linux/io-64-nonatomic-lo-hi.h>
 #include <linux/iommu.h>
 #include <linux/ktime.h>
+#include <linux/string.h>
+#include <asm/cacheflush.h>
+#include <asm/smp.h>
 
 #define REG_ID              0x00
 #define REG_SRC             0x08
@@ -51,6 +79,7 @@
 #define STATUS_ERROR        (1u << 2)
 
 #define BUF_SIZE            (64 * 1024)
+#define LINE                64
 
 #define EDU_VENDOR          0x1234
 #define EDU_DEVICE          0x11e8
@@ -64,6 +93,11 @@ MODULE_PARM_DESC(bench_iters, "map/unmap pairs per loop");
 static unsigned int bench_rounds = 15;
 module_param(bench_rounds, uint, 0444);
 MODULE_PARM_DESC(bench_rounds, "loops per device");
+static char *maint;
+module_param(maint, charp, 0444);
+MODULE_PARM_DESC(maint, "one no-snoop copy with this cache maintenance: "
+                 "clflush, wbinvd, none (wrong on purpose), wbinvd-snooped "
+                 "(Enable No Snoop cleared)");
 
 static u32 run(__iomem void *bar, u32 cmd, dma_addr_t src, dma_addr_t dst,
                u32 len)
@@ -212,6 +246,97 @@ out:
     return 0;
 }
 
+enum maint_mode { MAINT_CLFLUSH, MAINT_WBINVD, MAINT_NONE,
+                  MAINT_WBINVD_SNOOPED };
+static const char *const maint_names[] = {
+    [MAINT_CLFLUSH] = "clflush", [MAINT_WBINVD] = "wbinvd",
+    [MAINT_NONE] = "none", [MAINT_WBINVD_SNOOPED] = "wbinvd-snooped",
+};
+
+/* Make the CPU's view of @buf and memory agree, the way @mode says */
+static void cache_maint(enum maint_mode mode, void *buf, unsigned int size)
+{
+    switch (mode) {
+    case MAINT_CLFLUSH:
+        clflush_cache_range(buf, size);
+        break;
+    case MAINT_WBINVD:
+    case MAINT_WBINVD_SNOOPED:
+        wbinvd_on_all_cpus();
+        break;
+    case MAINT_NONE:
+        break;
+    }
+}
+
+/* One no-snoop copy with the cache maintenance of @mode, checked by line */
+static int kdrv_maint(struct pci_dev *pdev, __iomem void *bar,
+                      enum maint_mode mode)
+{
+    const char *name = maint_names[mode];
+    int i, stale = 0, first = -1, lines = BUF_SIZE / LINE;
+    dma_addr_t src_dma, dst_dma;
+    char step[32];
+    u8 *src, *dst;
+    u16 devctl = 0;
+    u32 status;
+
+    src = dmam_alloc_coherent(&pdev->dev, BUF_SIZE, &src_dma, GFP_KERNEL);
+    dst = dmam_alloc_coherent(&pdev->dev, BUF_SIZE, &dst_dma, GFP_KERNEL);
+    if (!src || !dst) {
+        return -ENOMEM;
+    }
+    if (mode == MAINT_WBINVD_SNOOPED) {
+        pcie_capability_clear_word(pdev, PCI_EXP_DEVCTL,
+                                   PCI_EXP_DEVCTL_NOSNOOP_EN);
+    } else {
+        pcie_capability_set_word(pdev, PCI_EXP_DEVCTL,
+                                 PCI_EXP_DEVCTL_NOSNOOP_EN);
+    }
+    pcie_capability_read_word(pdev, PCI_EXP_DEVCTL, &devctl);
+
+    /* the CPU writes both buffers: its caches hold them dirty */
+    for (i = 0; i < BUF_SIZE; i++) {
+        src[i] = i * 11 + 5 + mode * 37;
+    }
+    memset(dst, 0x5a, BUF_SIZE);
+    /* the device must read what the CPU wrote: write it back */
+    cache_maint(mode, src, BUF_SIZE);
+    /* and no dirty line of the CPU may later overwrite the device's data */
+    if (mode == MAINT_CLFLUSH) {
+        cache_maint(mode, dst, BUF_SIZE);
+    }
+    status = run(bar, CMD_NOSNOOP, src_dma, dst_dma, BUF_SIZE);
+    /* the CPU must not read its old copy of what the device wrote */
+    cache_maint(mode, dst, BUF_SIZE);
+
+    for (i = 0; i < lines; i++) {
+        if (memcmp(src + i * LINE, dst + i * LINE, LINE)) {
+            if (first < 0) {
+                first = i;
+            }
+            stale++;
+        }
+    }
+    snprintf(step, sizeof(step), "maint-%s", name);
+    pr_info("ioasid-kdrv: step=%s status=0x%x ok=%d nosnoop_bytes=%llu "
+            "devctl_nosnoop=%d lines=%d stale_lines=%d first_stale=%d\n",
+            step, status, !stale && status == STATUS_DONE,
+            (unsigned long long)lo_hi_readq(bar + REG_NOSNOOP_BYTES),
+            !!(devctl & PCI_EXP_DEVCTL_NOSNOOP_EN), lines, stale, first);
+    if (stale) {
+        pr_info("ioasid-kdrv: nosnoop maint=%s: STALE data at line %d "
+                "(driver %s), %d of %d lines stale\n", name, first,
+                mode == MAINT_NONE ? "skipped cache maintenance" :
+                "did cache maintenance, the platform did not honour it",
+                stale, lines);
+    } else {
+        pr_info("ioasid-kdrv: nosnoop maint=%s: data correct in all %d "
+                "lines\n", name, lines);
+    }
+    return 0;
+}
+
 static int kdrv_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
     dma_addr_t src_dma, dst_dma;
@@ -237,6 +362,15 @@ static int kdrv_probe(struct pci_dev *pdev, const struct pci_device_id *id)
     if (bench) {
         return kdrv_bench(pdev);
     }
+    if (maint) {
+        for (i = 0; i < ARRAY_SIZE(maint_names); i++) {
+            if (sysfs_streq(maint, maint_names[i])) {
+                return kdrv_maint(pdev, bar, i);
+            }
+        }
+        pr_info("ioasid-kdrv: error=unknown-maint-mode maint=%s\n", maint);
+        return -EINVAL;
+    }
 
     src = dmam_alloc_coherent(&pdev->dev, BUF_SIZE, &src_dma, GFP_KERNEL);
     dst = dmam_alloc_coherent(&pdev->dev, BUF_SIZE, &dst_dma, GFP_KERNEL);
@@ -254,12 +388,17 @@ static int kdrv_probe(struct pci_dev *pdev, const struct pci_device_id *id)
     status = run(bar, 0, src_dma, dst_dma, BUF_SIZE);
     report(bar, "copy", status, !memcmp(src, dst, BUF_SIZE));
 
+    /* no-snoop DMA: write back what the CPU wrote, drop what it holds */
     memset(dst, 0, BUF_SIZE);
+    clflush_cache_range(src, BUF_SIZE);
+    clflush_cache_range(dst, BUF_SIZE);
     status = run(bar, CMD_NOSNOOP, src_dma, dst_dma, BUF_SIZE);
+    clflush_cache_range(dst, BUF_SIZE);
     report(bar, "copy-nosnoop", status, !memcmp(src, dst, BUF_SIZE));
 
     writel(0xdeadbeef, bar + REG_PATTERN);
     status = run(bar, CMD_OP_FILL | CMD_NOSNOOP, 0, dst_dma, BUF_SIZE);
+    clflush_cache_range(dst, BUF_SIZE);
     report(bar, "fill-nosnoop", status,
            dst[0] == 0xef && dst[1] == 0xbe && dst[BUF_SIZE - 1] == 0xde);
     return 0;

@@ -10,13 +10,23 @@ answers; meanwhile this script reads the host side through QMP
 expectation is checked; the exit status says whether all matched.
 
   run-guest.py BUILD_OBJ GUEST_DIR [--mode legacy|scalable] [--sc on|off]
-               [--quiet] [--bench]
+               [--cache-model coherent|strict] [--quiet] [--bench]
 
 Used by `make run` (one boot, verbose) and by the guest matrix of
 `make check` (scripts/guest/matrix.sh).  With --bench (`make bench`) the
 guest instead times the DMA API's map/unmap loop on ioasid-vfio and on
 QEMU's edu behind the same vIOMMU (iommu.strict=1), and this script prints
 their ratio.
+
+With --cache-model strict the platform runs the strict no-snoop cache
+model (-object ioasid,id=ioasid-default,cache-model=strict, the device's
+noncoherent hold-off 0 ms) and the guest adds one phase per cache-
+maintenance mode of the kernel driver (maint=clflush, wbinvd, none,
+wbinvd-snooped): correct maintenance gives correct data, the skipped one
+is caught from both sides (the driver reads stale lines, the host counts
+pending lines and stale reads), WBINVD with Enable No Snoop clear is
+ignored and counted; guest VFIO with snoop control on needs no
+maintenance at all.
 """
 
 import argparse
@@ -38,6 +48,12 @@ BOOT_TIMEOUT = 240
 # relay adds a host call to every map and unmap, so more than 1; a ratio
 # past the upper bound means something else than the relay is measured.
 BENCH_RATIO_MAX = 50
+# The phases of a boot, and those the strict cache model adds after
+# kdrv-removed
+PHASES = ['boot', 'kdrv', 'kdrv-removed', 'udrv', 'udrv-nosnoop-off', 'done']
+MAINT_MODES = ['clflush', 'wbinvd', 'none', 'wbinvd-snooped']
+STRICT_PHASES = ['maint-' + m for m in MAINT_MODES] + ['maint-removed']
+LINES = 65536 // 64
 
 
 class Run:
@@ -49,6 +65,8 @@ class Run:
         self.changes = []           # registration changes at each phase
         self.bench = []             # bench lines of the kernel driver
         self.calls = None           # host calls at the bench's start
+        self.strict = args.cache_model == 'strict'
+        self.caught = None          # the skipped maintenance, as caught
 
     def check(self, what, cond):
         if cond:
@@ -95,6 +113,21 @@ class Run:
                      dev['nosnoop-enabled'], dev['nosnoop-passes'],
                      dev['platform-nosnoop'], dev['noncoherent'], held,
                      nc['registered'], nc['registration-changes']))
+        c = nc.get('cache')
+        if c is not None:
+            self.say('    host: cache model %s: pending-lines=%d '
+                     'dirty-lines=%d watched-ranges=%d stale-reads=%d '
+                     'lost-writes=%d' % (
+                         nc.get('cache-model'), c['pending-lines'],
+                         c['dirty-lines'], c['watched-ranges'],
+                         c['stale-reads'], c['lost-writes']))
+            self.say('      guest cache ops: clflush=%d clflushopt=%d '
+                     'clwb=%d wbinvd honoured=%d ignored=%d; host flushes '
+                     '%d (%d bytes), evictions %d' % (
+                         c['clflush'], c['clflushopt'], c['clwb'],
+                         c['wbinvd-honoured'], c['wbinvd-ignored'],
+                         c['host-flushes'], c['host-flush-bytes'],
+                         c['evictions']))
 
     # ---- what the guest printed ----
     def guest_line(self, line):
@@ -208,7 +241,7 @@ class Run:
     # ---- phases ----
     def phase(self, name):
         space, nc, dev = self.host_state()
-        self.changes.append(nc['registration-changes'])
+        self.changes.append((name, nc['registration-changes']))
         sc = self.args.sc == 'on'
         maps = space['mappings']
         self.say('  -- phase %s' % name)
@@ -240,6 +273,19 @@ class Run:
             self.check('noncoherent: the driver enabled No Snoop on '
                        'unblocked mappings', dev['noncoherent'] and
                        self.conditions(dev) and nc['registered'])
+            if self.strict:
+                c = nc['cache']
+                self.check('strict: the driver flushed what it wrote and '
+                           'what the device wrote (clflush %d, pending-lines '
+                           '%d, stale-reads %d, lost-writes %d)' % (
+                               c['clflush'] + c['clflushopt'],
+                               c['pending-lines'], c['stale-reads'],
+                               c['lost-writes']),
+                           c['clflush'] + c['clflushopt'] > 0 and
+                           not c['pending-lines'] and not c['stale-reads']
+                           and not c['lost-writes'])
+        elif name.startswith('maint-') and name != 'maint-removed':
+            self.maint_phase(name[len('maint-'):], nc, dev)
         elif name == 'udrv':
             g0 = self.guest.get('udrv/copy', {})
             g1 = self.guest.get('udrv/copy-nosnoop', {})
@@ -269,6 +315,16 @@ class Run:
             self.check('noncoherent conditions hold exactly when no-snoop '
                        'passes (%s)' % (not sc),
                        self.conditions(dev) == (not sc))
+            if self.strict:
+                c = nc['cache']
+                self.check('strict: VFIO with snoop control on needs no '
+                           'maintenance: no pending line, no stale read, no '
+                           'lost write (pending-lines %d, stale-reads %d, '
+                           'lost-writes %d)' % (
+                               c['pending-lines'], c['stale-reads'],
+                               c['lost-writes']),
+                           sc and not c['pending-lines'] and
+                           not c['stale-reads'] and not c['lost-writes'])
             self.check_result_follows(dev)
         elif name == 'udrv-nosnoop-off':
             self.show_host(space, nc, dev, limit=0)
@@ -280,11 +336,90 @@ class Run:
             self.check('no DMAR fault in dmesg', not self.guest.get('faults'))
             self.check('no warning in dmesg', not self.guest.get('warnings'))
             self.check('no guest error', not self.guest.get('errors'))
-            steps = [b - a for a, b in zip(self.changes, self.changes[1:])]
+            # the strict maintenance phases load and unload the driver
+            # (registered, then not) between kdrv-removed and udrv
+            steps = [b - a for (p, a), (q, b) in
+                     zip(self.changes, self.changes[1:])
+                     if not q.startswith('maint-')]
             self.check('registration changed at most once per phase %s'
                        % steps, all(0 <= s <= 1 for s in steps))
         else:
             self.show_host(space, nc, dev, limit=2)
+        if self.strict:
+            # each phase's counters count what happened since the last one
+            self.qmp_cmd('ioasid-cache-model-reset-counters')
+
+    def maint_phase(self, mode, nc, dev):
+        """One no-snoop copy of the kernel driver with maint=@mode"""
+        g = self.guest.get('kdrv/maint-' + mode, {})
+        c = nc['cache']
+        prev = self.guest.get('kdrv/maint-' + MAINT_MODES[
+            MAINT_MODES.index(mode) - 1], {}) if mode != 'clflush' else \
+            self.guest.get('kdrv/fill-nosnoop', {})
+        stale = int(g.get('stale_lines', -1))
+        self.say('    guest: kdrv maint=%s status=%s ok=%s stale_lines=%s '
+                 'first_stale=%s devctl_nosnoop=%s nosnoop_bytes=%s' % (
+                     mode, g.get('status'), g.get('ok'), g.get('stale_lines'),
+                     g.get('first_stale'), g.get('devctl_nosnoop'),
+                     g.get('nosnoop_bytes')))
+        self.say('    host: VM registered=%s; cache model: pending-lines=%d '
+                 'stale-reads=%d lost-writes=%d clflush=%d wbinvd '
+                 'honoured=%d ignored=%d' % (
+                     nc['registered'], c['pending-lines'], c['stale-reads'],
+                     c['lost-writes'], c['clflush'] + c['clflushopt'],
+                     c['wbinvd-honoured'], c['wbinvd-ignored']))
+        try:
+            nsb = int(g['nosnoop_bytes']) - int(prev['nosnoop_bytes'])
+        except (KeyError, ValueError):
+            nsb = -1
+        if mode in ('clflush', 'wbinvd'):
+            self.check('maint=%s: the driver reads correct data (0 of %d '
+                       'lines stale)' % (mode, LINES),
+                       g.get('ok') == '1' and stale == 0)
+            self.check('maint=%s: the copy was no-snoop (+128 KiB '
+                       'NOSNOOP_BYTES) and the VM registered noncoherent'
+                       % mode, nsb == 131072 and nc['registered'])
+            self.check('maint=%s: host: no pending line, stale read or lost '
+                       'write' % mode, not c['pending-lines'] and
+                       not c['stale-reads'] and not c['lost-writes'])
+            if mode == 'clflush':
+                self.check('maint=clflush: host saw the flushes (clflush '
+                           '%d >= %d lines)' % (
+                               c['clflush'] + c['clflushopt'], 3 * LINES),
+                           c['clflush'] + c['clflushopt'] >= 3 * LINES)
+            else:
+                self.check('maint=wbinvd: honoured (%d), none ignored' %
+                           c['wbinvd-honoured'],
+                           c['wbinvd-honoured'] > 0 and
+                           not c['wbinvd-ignored'])
+        elif mode == 'none':
+            self.check('maint=none: the driver sees stale data (%d of %d '
+                       'lines)' % (stale, LINES),
+                       g.get('ok') == '0' and stale > 0)
+            self.check('maint=none: host counters name it: pending-lines '
+                       '%d, stale-reads %d' % (c['pending-lines'],
+                                               c['stale-reads']),
+                       c['pending-lines'] >= stale > 0 and
+                       c['stale-reads'] > 0 and nsb == 131072)
+            if stale > 0 and c['pending-lines'] > 0:
+                self.caught = (stale, c['pending-lines'], c['stale-reads'])
+                print('    caught: the driver skipped cache maintenance: it '
+                      'read stale data in %d lines (first: line %s); host: '
+                      'pending-lines=%d, stale-reads=%d' % (
+                          stale, g.get('first_stale'), c['pending-lines'],
+                          c['stale-reads']))
+        elif mode == 'wbinvd-snooped':
+            self.check('maint=wbinvd-snooped: Enable No Snoop clear, the DMA '
+                       'was snooped (+0 NOSNOOP_BYTES), data correct',
+                       g.get('devctl_nosnoop') == '0' and nsb == 0 and
+                       g.get('ok') == '1' and stale == 0)
+            self.check('maint=wbinvd-snooped: the VM is not registered '
+                       'noncoherent, and WBINVD was ignored and counted '
+                       '(ignored %d, honoured %d)' % (
+                           c['wbinvd-ignored'], c['wbinvd-honoured']),
+                       not nc['registered'] and not dev['noncoherent'] and
+                       c['wbinvd-ignored'] > 0 and
+                       not c['wbinvd-honoured'])
 
     def run(self):
         a = self.args
@@ -293,6 +428,10 @@ class Run:
         viommu = 'intel-iommu,caching-mode=on,snoop-control=%s%s' % (
             a.sc, ',x-scalable-mode=on' if a.mode == 'scalable' else '')
         append = 'console=ttyS0 intel_iommu=on panic=-1 quiet'
+        device = 'ioasid-vfio,id=dev0,addr=04.0'
+        if self.strict:
+            append += ' ioasid_strict'
+            device += ',noncoherent-holdoff-ms=0'
         if a.bench:
             append += ' iommu.strict=1 ioasid_bench'
         cmd = [os.path.join(a.obj, 'qemu-system-x86_64'), '-M', 'q35',
@@ -301,18 +440,22 @@ class Run:
                '-kernel', os.path.join(a.guest, 'vmlinuz'),
                '-initrd', os.path.join(a.guest, 'initrd.img'),
                '-append', append,
-               '-device', viommu, '-device', 'ioasid-vfio,id=dev0,addr=04.0',
+               '-device', viommu, '-device', device,
                '-qmp', 'unix:%s,server=on,wait=off' % qmp_path]
         if a.bench:
             # the same loop on a device behind the same vIOMMU, no relay
             cmd += ['-device', 'edu,addr=05.0']
+        if self.strict:
+            # the implicit context of the device, strict
+            cmd += ['-object', 'ioasid,id=ioasid-default,cache-model=strict']
         if a.trace:
             cmd += ['-trace', a.trace, '-D', a.trace_file]
         with open(os.path.join(a.guest, 'abi')) as f:
             abi = f.read().strip()
         self.abi = abi
-        print('=== Linux %s, %s mode, snoop-control=%s%s' % (
-            abi, a.mode, a.sc, ', DMA-API bench' if a.bench else ''))
+        print('=== Linux %s, %s mode, snoop-control=%s%s%s' % (
+            abi, a.mode, a.sc, ', cache-model=strict' if self.strict else '',
+            ', DMA-API bench' if a.bench else ''))
         self.say('$ qemu-system-x86_64 ' + ' '.join(
             c for c in cmd[1:] if not c.startswith(('unix:', '-qmp'))))
         start = time.time()
@@ -356,13 +499,19 @@ class Run:
         except subprocess.TimeoutExpired:
             proc.kill()
         total = time.time() - start
+        want = ['boot', 'bench'] if a.bench else PHASES
+        if self.strict and not a.bench:
+            want = want[:3] + STRICT_PHASES + want[3:]
         self.check('guest went through every phase %s' % phases,
-                   phases == (['boot', 'bench'] if a.bench else
-                              ['boot', 'kdrv', 'kdrv-removed', 'udrv',
-                               'udrv-nosnoop-off', 'done']))
-        print('result: Linux %s %s sc=%s: %d checks matched, %d did not; '
+                   phases == want)
+        if self.strict and not a.bench:
+            self.check('the skipped cache maintenance was caught',
+                       self.caught is not None)
+        print('result: Linux %s %s sc=%s%s: %d checks matched, %d did not; '
               'boot %.1f s, run %.1f s -> %s' % (
-                  abi, a.mode, a.sc, self.ok, len(self.bad),
+                  abi, a.mode, a.sc,
+                  ' cache-model=strict' if self.strict else '',
+                  self.ok, len(self.bad),
                   boot_time or -1, total,
                   'everything matched' if not self.bad else
                   'MISMATCH: ' + '; '.join(self.bad)))
@@ -376,6 +525,10 @@ def main():
     ap.add_argument('--mode', choices=['legacy', 'scalable'],
                     default='legacy')
     ap.add_argument('--sc', choices=['on', 'off'], default='on')
+    ap.add_argument('--cache-model', choices=['coherent', 'strict'],
+                    default='coherent',
+                    help='strict: the strict no-snoop cache model, and the '
+                    "kernel driver's cache-maintenance phases")
     ap.add_argument('--quiet', action='store_true')
     ap.add_argument('--verbose-guest', action='store_true')
     ap.add_argument('--bench', action='store_true',
