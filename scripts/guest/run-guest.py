@@ -67,6 +67,7 @@ class Run:
         self.calls = None           # host calls at the bench's start
         self.strict = args.cache_model == 'strict'
         self.caught = None          # the skipped maintenance, as caught
+        self.wbinvd_ignored = None  # WBINVDs ignored, Enable No Snoop clear
 
     def check(self, what, cond):
         if cond:
@@ -409,6 +410,12 @@ class Run:
                           stale, g.get('first_stale'), c['pending-lines'],
                           c['stale-reads']))
         elif mode == 'wbinvd-snooped':
+            if c['lost-writes']:
+                self.say('    (lost-writes %d: when maint=none unloaded, the '
+                         'host cleaned the caches before unmapping its '
+                         'buffers and wrote the CPU\'s dirty copy over the '
+                         'lines the device had written)' % c['lost-writes'])
+            self.wbinvd_ignored = c['wbinvd-ignored']
             self.check('maint=wbinvd-snooped: Enable No Snoop clear, the DMA '
                        'was snooped (+0 NOSNOOP_BYTES), data correct',
                        g.get('devctl_nosnoop') == '0' and nsb == 0 and
@@ -499,6 +506,17 @@ class Run:
         except subprocess.TimeoutExpired:
             proc.kill()
         total = time.time() - start
+        if self.strict and not a.bench and not a.quiet and not self.bad:
+            print('strict cache model: maint=clflush and maint=wbinvd (VM '
+                  'registered) -> correct data; guest VFIO with snoop '
+                  'control on -> coherent without maintenance')
+            if self.caught:
+                print('  caught: the driver skipped cache maintenance: it '
+                      'read stale data in %d lines; host: pending-lines=%d, '
+                      'stale-reads=%d' % self.caught)
+            print('  WBINVD with Enable No Snoop clear (VM not registered '
+                  'noncoherent): ignored, counted wbinvd-ignored=%s'
+                  % self.wbinvd_ignored)
         want = ['boot', 'bench'] if a.bench else PHASES
         if self.strict and not a.bench:
             want = want[:3] + STRICT_PHASES + want[3:]
