@@ -7,7 +7,9 @@ A small driver in this script plays the guest through QEMU's qtest protocol
 (it programs PCI config space and BAR0 exactly as a guest driver would),
 while QMP shows the host side: the IOASID mapping table and its no-snoop
 flags.  Every step checks what it expects; the last line says whether all
-matched.
+matched.  Its last machine runs the strict no-snoop cache model: a copy
+with no cache maintenance is caught (stale lines, host pending-lines), the
+same copy with CLFLUSH (x-ioasid-cpu-cache-op) is correct.
 
   scripts/demo.py BUILD_DIR
 """
@@ -196,6 +198,66 @@ def copy_demo(m, nosnoop_expected, label):
           unsnooped == nosnoop_expected)
 
 
+def show_cache(m):
+    nc = m.qmp_cmd('query-noncoherent-dma')
+    c = nc['cache']
+    print('    host: cache model %s: pending-lines=%d dirty-lines=%d '
+          'stale-reads=%d lost-writes=%d clflush=%d host-flushes=%d' % (
+              nc['cache-model'], c['pending-lines'], c['dirty-lines'],
+              c['stale-reads'], c['lost-writes'], c['clflush'],
+              c['host-flushes']))
+    return c
+
+
+def flush_lines(m, addr, size):
+    """clflush of every 64-byte line, as the CPU would execute it"""
+    for a in range(addr, addr + size, 64):
+        m.qmp_cmd('x-ioasid-cpu-cache-op', op='clflush', addr=a)
+
+
+def strict_demo(m):
+    msg = b'no-snoop DMA bypasses the CPU caches under cache-model=strict. '
+    data = (msg * 80)[:4096]
+    lines = len(data) // 64
+    print('  The guest driver writes 4 KiB at 0x100000 and clears 0x200000,'
+          ' then copies\n  with CMD.NOSNOOP and NO cache maintenance '
+          '(the bug):')
+    m.mem_write(0x100000, data)
+    m.mem_write(0x200000, bytes(len(data)))
+    m.qmp_cmd('ioasid-cache-model-reset-counters')
+    status = m.dma(OP_COPY, 0x100000, 0x200000, len(data), nosnoop=True)
+    got = m.mem_read(0x200000, len(data))
+    stale = sum(got[i:i + 64] != data[i:i + 64]
+                for i in range(0, len(data), 64))
+    c = show_cache(m)
+    check('the CPU reads stale data in every line (%d of %d)'
+          % (stale, lines), status == ST_DONE and stale == lines)
+    check('the host counters name it: pending-lines %d, stale-reads %d'
+          % (c['pending-lines'], c['stale-reads']),
+          c['pending-lines'] == lines and c['stale-reads'] == lines)
+    print('    caught: the driver skipped cache maintenance: it read stale '
+          'data in %d lines; host: pending-lines=%d' % (stale,
+                                                          c['pending-lines']))
+    print('  The same copy with CLFLUSH of both buffers before the DMA and '
+          'of the\n  destination after it (x-ioasid-cpu-cache-op, as the '
+          'CPU executes it):')
+    m.mem_write(0x200000, bytes(len(data)))
+    m.qmp_cmd('ioasid-cache-model-reset-counters')
+    flush_lines(m, 0x100000, len(data))
+    flush_lines(m, 0x200000, len(data))
+    status = m.dma(OP_COPY, 0x100000, 0x200000, len(data), nosnoop=True)
+    flush_lines(m, 0x200000, len(data))
+    got = m.mem_read(0x200000, len(data))
+    c = show_cache(m)
+    if c['lost-writes']:
+        print('    (lost-writes %d: the first copy\'s lines, which the CPU '
+              'had dirty: its flush\n    wrote the CPU\'s copy over the '
+              'device\'s data)' % c['lost-writes'])
+    check('the data arrived, no pending line, no stale read',
+          status == ST_DONE and got == data and not c['pending-lines'] and
+          not c['stale-reads'])
+
+
 def main():
     obj = sys.argv[1]
     qemu = os.path.join(obj, 'qemu-system-x86_64')
@@ -239,6 +301,16 @@ def main():
     copy_demo(m, 2 * 4096, 'Enable No Snoop set: read and write bypass')
     m.set_nosnoop_enable(False)
     copy_demo(m, 0, 'the guest cleared Enable No Snoop')
+    m.close()
+
+    m = Machine(qemu, ['-object', 'ioasid,id=lab,enforce-snoop=off,'
+                       'cache-model=strict',
+                       '-device', 'ioasid-vfio,id=dma0,ioasid=lab,addr=%02x.0'
+                       % SLOT],
+                'the same, under the strict no-snoop cache model '
+                '(cache-model=strict)')
+    m.bring_up()
+    strict_demo(m)
     m.close()
 
     print('\ndemo: %d checks matched, %d did not -> %s' %
