@@ -102,6 +102,8 @@ static void ioasid_vfio_config_write(PCIDevice *pdev, uint32_t addr,
     bool before = ioasid_vfio_nosnoop_enabled(s);
 
     pci_default_write_config(pdev, addr, val, len);
+    /* Initiate Function Level Reset: the DMA engine and its counters */
+    pcie_cap_flr_write_config(pdev, addr, val, len);
     if (s->attached && ioasid_vfio_nosnoop_enabled(s) != before) {
         ioasid_vfio_update_noncoherent(s, false);
     }
@@ -485,6 +487,8 @@ static void ioasid_vfio_realize(PCIDevice *pdev, Error **errp)
     }
     pci_word_test_and_set_mask(pdev->wmask + pdev->exp.exp_cap +
                                PCI_EXP_DEVCTL, PCI_EXP_DEVCTL_NOSNOOP_EN);
+    /* PCIe r6.0 6.6.2: FLR, so that VFIO can reset the function */
+    pcie_cap_flr_init(pdev);
     pci_config_set_interrupt_pin(pdev->config, 0);
 
     memory_region_init_io(&s->mmio, OBJECT(s), &ioasid_vfio_mmio_ops, s,

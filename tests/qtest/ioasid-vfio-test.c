@@ -251,6 +251,47 @@ static void test_dma_copy(void)
     qiov_stop(d);
 }
 
+/*
+ * Function Level Reset (PCIe r6.0 6.6.2): advertised in Device
+ * Capabilities; Initiate FLR resets the DMA engine and its counters, so
+ * that nothing leaks from one user of the function to the next (VFIO
+ * resets it between them), and the bit reads back 0.
+ */
+static void test_flr(void)
+{
+    QIoasidVfio *d = dev_start("-object ioasid,id=ctx0,enforce-snoop=off",
+                               "ioasid=ctx0");
+    uint8_t devcap = d->exp_cap + PCI_EXP_DEVCAP;
+    uint8_t devctl = d->exp_cap + PCI_EXP_DEVCTL;
+
+    g_assert_true(qpci_config_readl(d->dev, devcap) & PCI_EXP_DEVCAP_FLR);
+    qiov_wr32(d, IOASID_VFIO_REG_PATTERN, 0xdeadbeef);
+    g_assert_cmphex(qiov_dma(d, IOASID_VFIO_OP_FILL, 0, DST_ADDR, 64, true),
+                    ==, IOASID_VFIO_STATUS_DONE);
+    qiov_wr64(d, IOASID_VFIO_REG_SRC, SRC_ADDR);
+    g_assert_cmpuint(nosnoop_bytes(d), ==, 64);
+    qiov_set_nosnoop_enable(d, false);
+
+    qpci_config_writew(d->dev, devctl, qpci_config_readw(d->dev, devctl) |
+                       PCI_EXP_DEVCTL_BCR_FLR);
+    g_assert_false(qpci_config_readw(d->dev, devctl) &
+                   PCI_EXP_DEVCTL_BCR_FLR);
+    /* the function forgot its user: bus mastering and BARs included */
+    g_assert_false(qpci_config_readw(d->dev, PCI_COMMAND) &
+                   PCI_COMMAND_MASTER);
+    g_assert_true(qpci_config_readw(d->dev, devctl) &
+                  PCI_EXP_DEVCTL_NOSNOOP_EN);
+    qpci_device_enable(d->dev);
+    d->bar = qpci_iomap(d->dev, 0, NULL);
+    g_assert_cmpuint(nosnoop_bytes(d), ==, 0);
+    g_assert_cmphex(qiov_rd32(d, IOASID_VFIO_REG_PATTERN), ==, 0);
+    g_assert_cmphex(qiov_rd64(d, IOASID_VFIO_REG_SRC), ==, 0);
+    g_assert_cmphex(qiov_rd32(d, IOASID_VFIO_REG_STATUS), ==, 0);
+    g_assert_cmphex(qiov_rd32(d, IOASID_VFIO_REG_ID), ==,
+                    IOASID_VFIO_ID_VALUE);
+    qiov_stop(d);
+}
+
 static void test_dma_fill(void)
 {
     QIoasidVfio *d = dev_start(NULL, NULL);
@@ -569,6 +610,7 @@ int main(int argc, char **argv)
                    test_identity_host_cannot_block);
     qtest_add_func("/ioasid-vfio/identity-map/ram-hotplug", test_ram_hotplug);
     qtest_add_func("/ioasid-vfio/cmdline/bad-options", test_bad_options);
+    qtest_add_func("/ioasid-vfio/flr", test_flr);
 
     return g_test_run();
 }
