@@ -147,7 +147,7 @@ check-sanitize: build-sanitize
 OBJ_FUZZ := $(BUILD)/obj-fuzz
 FUZZ_TIME ?= 600
 FUZZ_JOBS ?= 1
-FUZZ_CONFIGS ?= legacy,scalable
+FUZZ_CONFIGS ?= legacy,scalable,legacy-strict
 FUZZ := /usr/bin/python3 $(SRC)/scripts/fuzz/fuzz.py
 
 $(BUILD)/.setup-fuzz-done: scripts/setup-host.sh

@@ -44,6 +44,11 @@ CONFIGS = collections.OrderedDict([
     ('scalable', '-M q35 -nodefaults '
      '-device intel-iommu,caching-mode=on,snoop-control=on,'
      'x-scalable-mode=on ' + DEVICE),
+    # legacy tables under the strict cache model: the fuzzer's RAM writes
+    # are CPU stores, its no-snoop DMA goes through the model
+    ('legacy-strict', '-M q35 -nodefaults '
+     '-object ioasid,id=ioasid-default,cache-model=strict,cache-size=64K '
+     '-device intel-iommu,caching-mode=on,snoop-control=on ' + DEVICE),
 ])
 OBJECTS = 'intel-iommu* ioasid*'
 
@@ -107,7 +112,7 @@ def seed_inputs(config):
         # one pattern per entry read: ... L3 -> L2 -> L1 -> 4 KiB leaf
         ptes = [op_pattern(L2 | SL_R_W), op_pattern(L1 | SL_R_W),
                 op_pattern(PAGE | SL_R_W | (SL_SNP if snp else 0))]
-        if config == 'legacy':
+        if config != 'scalable':
             # root entry; context entry: second level, AW 39, DID 1
             return [op_pattern(CTX | 1, 0),
                     op_pattern(L3 | 1, (1 << 8) | 1)] + ptes
