@@ -61,7 +61,19 @@ typedef struct IOASIDCacheLine {
 /* A RAM range some host mapping lets no-snoop through */
 typedef struct IOASIDCacheWatch {
     IntervalTreeNode node;      /* [start, last] in RAM addresses */
+    QSLIST_ENTRY(IOASIDCacheWatch) next;
 } IOASIDCacheWatch;
+
+/*
+ * One such host mapping, by guest-physical range, with the RAM pieces it
+ * covered when it was made: the guest can change what a guest-physical
+ * address is (PAM, SMRAM, hot-plug) before the mapping goes, and the
+ * pieces it watches must go with it all the same.
+ */
+typedef struct IOASIDCacheMapping {
+    IntervalTreeNode node;      /* [start, last] guest-physical */
+    QSLIST_HEAD(, IOASIDCacheWatch) pieces;
+} IOASIDCacheMapping;
 
 static struct {
     QemuMutex lock;
@@ -72,8 +84,9 @@ static struct {
     QTAILQ_HEAD(, IOASIDCacheLine) order;
     uint64_t dirty_lines;
     uint64_t pending_lines;
-    IntervalTreeRoot watched;
+    IntervalTreeRoot watched;   /* IOASIDCacheWatch */
     uint64_t watched_ranges;
+    IntervalTreeRoot mappings;  /* IOASIDCacheMapping */
     Error *migration_blocker;
     IoasidCacheModelInfo stats; /* the counters */
 } ioasid_cache;
@@ -319,12 +332,14 @@ static MemTxResult cache_for_each_ram(hwaddr gpa, hwaddr size, bool is_write,
 static MemTxResult cache_host_map_ram(ram_addr_t addr, hwaddr gpa, hwaddr len,
                                       void *opaque)
 {
+    IOASIDCacheMapping *m = opaque;
     IOASIDCacheWatch *w = g_new0(IOASIDCacheWatch, 1);
 
     cache_flush_range(addr, len, "host-map");
     w->node.start = addr;
     w->node.last = addr + len - 1;
     interval_tree_insert(&w->node, &ioasid_cache.watched);
+    QSLIST_INSERT_HEAD(&m->pieces, w, next);
     ioasid_cache.watched_ranges++;
     cpu_cache_model_watch(addr, len, true);
     return MEMTX_OK;
@@ -352,45 +367,56 @@ static void cache_unwatch_uncovered(ram_addr_t start, ram_addr_t last)
     }
 }
 
-static MemTxResult cache_host_unmap_ram(ram_addr_t addr, hwaddr gpa,
-                                        hwaddr len, void *opaque)
+static void cache_host_flush_counted(hwaddr gpa, hwaddr size, bool map)
 {
-    IntervalTreeNode *n;
-
-    cache_flush_range(addr, len, "host-unmap");
-    for (n = interval_tree_iter_first(&ioasid_cache.watched, addr,
-                                      addr + len - 1);
-         n; n = interval_tree_iter_next(n, addr, addr + len - 1)) {
-        if (n->start == addr && n->last == addr + len - 1) {
-            interval_tree_remove(n, &ioasid_cache.watched);
-            g_free(container_of(n, IOASIDCacheWatch, node));
-            ioasid_cache.watched_ranges--;
-            break;
-        }
-    }
-    cache_unwatch_uncovered(addr, addr + len - 1);
-    return MEMTX_OK;
-}
-
-static void cache_host_duty(hwaddr gpa, hwaddr size, bool map)
-{
-    QEMU_LOCK_GUARD(&ioasid_cache.lock);
     ioasid_cache.stats.host_flushes++;
     ioasid_cache.stats.host_flush_bytes += size;
     trace_ioasid_cache_host_flush(map ? "map" : "unmap", gpa, size);
-    cache_for_each_ram(gpa, size, false,
-                       map ? cache_host_map_ram : cache_host_unmap_ram,
-                       NULL, NULL);
 }
 
 void ioasid_cache_model_host_map(hwaddr gpa, hwaddr size)
 {
-    cache_host_duty(gpa, size, true);
+    IOASIDCacheMapping *m = g_new0(IOASIDCacheMapping, 1);
+
+    QEMU_LOCK_GUARD(&ioasid_cache.lock);
+    cache_host_flush_counted(gpa, size, true);
+    m->node.start = gpa;
+    m->node.last = gpa + size - 1;
+    QSLIST_INIT(&m->pieces);
+    interval_tree_insert(&m->node, &ioasid_cache.mappings);
+    cache_for_each_ram(gpa, size, false, cache_host_map_ram, NULL, m);
 }
 
+/* The pieces the mapping of exactly [gpa, gpa + size) watches go. */
 void ioasid_cache_model_host_unmap(hwaddr gpa, hwaddr size)
 {
-    cache_host_duty(gpa, size, false);
+    IntervalTreeNode *n;
+    IOASIDCacheMapping *m = NULL;
+    IOASIDCacheWatch *w;
+
+    QEMU_LOCK_GUARD(&ioasid_cache.lock);
+    cache_host_flush_counted(gpa, size, false);
+    for (n = interval_tree_iter_first(&ioasid_cache.mappings, gpa, gpa);
+         n; n = interval_tree_iter_next(n, gpa, gpa)) {
+        if (n->start == gpa && n->last == gpa + size - 1) {
+            m = container_of(n, IOASIDCacheMapping, node);
+            break;
+        }
+    }
+    if (!m) {
+        return;     /* the host maps and unmaps whole mappings: not reached */
+    }
+    interval_tree_remove(&m->node, &ioasid_cache.mappings);
+    while ((w = QSLIST_FIRST(&m->pieces))) {
+        QSLIST_REMOVE_HEAD(&m->pieces, next);
+        cache_flush_range(w->node.start, w->node.last - w->node.start + 1,
+                          "host-unmap");
+        interval_tree_remove(&w->node, &ioasid_cache.watched);
+        ioasid_cache.watched_ranges--;
+        cache_unwatch_uncovered(w->node.start, w->node.last);
+        g_free(w);
+    }
+    g_free(m);
 }
 
 /* ---- DMA ---- */

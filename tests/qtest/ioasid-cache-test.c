@@ -389,6 +389,39 @@ static void test_host_flushes_at_map_and_unmap(void)
     qie_stop(&e);
 }
 
+/*
+ * The guest changes what a guest-physical address is (here PAM turns
+ * 0xc0000 from pc.rom into RAM) between the map and the unmap: what the
+ * mapping watched still goes with it, so nothing piles up.
+ */
+static void test_unmap_after_memory_map_change(void)
+{
+    QIoasidEnv e;
+    QPCIDevice *host_bridge;
+    int i;
+
+    qie_start(&e, NULL, ",snoop-control=off",
+              "-object ioasid,id=ioasid-default,cache-model=strict", NULL,
+              false, true);
+    host_bridge = qpci_device_find(e.d->bus, 0);
+    for (i = 0; i < 3; i++) {
+        qpci_config_writeb(host_bridge, 0x91, i & 1 ? 0x00 : 0x33); /* PAM1 */
+        qvtd_sl_map(&e.v, e.top, QIE_IOVA, 0xc0000, QIE_PG, QVTD_PAGE_4K,
+                    QVTD_SL_RW);
+        qvtd_set_translation(&e.v, true);
+        qie_inv_page(&e, QIE_IOVA);
+        g_assert_cmpuint(counter(e.d, "watched-ranges"), ==, 1);
+        qpci_config_writeb(host_bridge, 0x91, i & 1 ? 0x33 : 0x00);
+        qtest_writeq(e.d->qts, qvtd_sl_pte_addr(&e.v, e.top, QIE_IOVA,
+                                                QVTD_PAGE_4K), 0);
+        qie_inv_page(&e, QIE_IOVA);
+        qie_assert_unmapped(&e, QIE_IOVA);
+        g_assert_cmpuint(counter(e.d, "watched-ranges"), ==, 0);
+    }
+    g_free(host_bridge);
+    qie_stop(&e);
+}
+
 /* CPU stores to pages no-snoop cannot reach are not tracked at all. */
 static void test_unwatched_pages_hold_nothing(void)
 {
@@ -516,6 +549,8 @@ int main(int argc, char **argv)
                    test_wbinvd_ignored_when_not_registered);
     qtest_add_func("/ioasid-cache/host-flushes-at-map-and-unmap",
                    test_host_flushes_at_map_and_unmap);
+    qtest_add_func("/ioasid-cache/unmap-after-memory-map-change",
+                   test_unmap_after_memory_map_change);
     qtest_add_func("/ioasid-cache/unwatched-pages-hold-nothing",
                    test_unwatched_pages_hold_nothing);
     qtest_add_func("/ioasid-cache/capacity-bounds-memory",
