@@ -1,0 +1,1072 @@
+/*
+ * qemu-ioasid nested VFIO driver: runs inside a Linux guest whose
+ * ioasid-vfio device is bound to vfio-pci, starts our own QEMU there on
+ * that device (-device vfio-pci, under qtest), and drives it as a guest
+ * kernel would: PCI config, the inner intel-iommu's tables and
+ * invalidations, the ioasid-vfio DMA engine through BAR0.  It checks the
+ * data in the inner guest's RAM, that DMA to an unmapped IOVA faults, the
+ * inner QEMU's exit status and stderr, and prints the inner QMP replies
+ * (query-ioasid, query-noncoherent-dma) for the host side
+ * (scripts/guest/nested.py), which checks them and the outer QEMU.
+ *
+ *   inner-driver QEMU FIRMWARE_DIR CASE...
+ *
+ * CASE: none, legacy-sc-off, legacy-sc-on, scalable-sc-off, scalable-sc-on.
+ * Every output line for the host starts with "NESTED".  At each checkpoint
+ * the driver waits for a line on stdin (the console): meanwhile the host
+ * reads the outer QEMU's state.
+ *
+ * VT-d layouts: Intel VT-d specification 3.x, chapters 9 (translation
+ * structures), 6.5 (invalidation) and 10.4 (registers); the sequence is
+ * that of tests/qtest/libqos/vtd.c.  Registers of the device:
+ * docs/specs/ioasid-vfio.rst.
+ *
+ * Copyright (c) 2026 The qemu-ioasid authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define HOST_BDF        "0000:00:04.0"
+#define QMP_PATH        "/tmp/inner.sock"
+#define IO_TIMEOUT_MS   60000
+
+/* The device (docs/specs/ioasid-vfio.rst) */
+#define DEV_VENDOR      0x1234
+#define DEV_DEVICE      0x10a5
+#define REG_ID          0x00
+#define REG_SRC         0x08
+#define REG_DST         0x10
+#define REG_LEN         0x18
+#define REG_CMD         0x1c
+#define REG_STATUS      0x20
+#define REG_PATTERN     0x24
+#define REG_FAULT_ADDR  0x28
+#define REG_NOSNOOP     0x30
+#define DEV_ID          0x494f4131
+#define CMD_START       1u
+#define CMD_OP_COPY     (0u << 1)
+#define CMD_OP_FILL     (1u << 1)
+#define CMD_NOSNOOP     (1u << 8)
+#define STATUS_DONE     (1u << 1)
+#define STATUS_ERROR    (1u << 2)
+#define STATUS_NO_MAP   (STATUS_ERROR | (1u << 8))
+
+/* The inner machine's layout */
+#define BAR0_ADDR       UINT64_C(0xe0000000)
+#define TABLE_MEM       UINT64_C(0x01000000)   /* VT-d tables, 1 MiB */
+#define TABLE_SIZE      UINT64_C(0x00100000)
+#define BUF_GPA         UINT64_C(0x03000000)   /* DMA buffers */
+#define RAM_END         UINT64_C(0x08000000)   /* -m 128M */
+#define IOVA_BASE       UINT64_C(0x00100000)   /* what the inner vIOMMU maps */
+#define IOVA_UNMAPPED   UINT64_C(0x00200000)   /* never mapped */
+#define NPAGES          8
+#define PG              ((uint64_t)4096)
+#define DID             1
+
+/* intel-iommu registers and bits (10.4) */
+#define VTD_BASE        UINT64_C(0xfed90000)
+#define VTD_ECAP        0x10
+#define VTD_GCMD        0x18
+#define VTD_GSTS        0x1c
+#define VTD_RTADDR      0x20
+#define VTD_CCMD        0x28
+#define VTD_FSTS        0x34
+#define VTD_IQH         0x80
+#define VTD_IQT         0x88
+#define VTD_IQA         0x90
+#define VTD_IVA         0xf0
+#define VTD_IOTLB       0xf8
+#define GCMD_TE         (1u << 31)
+#define GCMD_SRTP       (1u << 30)
+#define GCMD_QIE        (1u << 26)
+#define GSTS_KEEP       ((1u << 31) | (1u << 26) | (1u << 25) | (1u << 23))
+#define GSTS_RTPS       (1u << 30)
+#define RTADDR_SMT      (1ULL << 10)
+#define CCMD_ICC        (1ULL << 63)
+#define IOTLB_IVT       (1ULL << 63)
+#define FSTS_IQE        (1u << 4)
+#define IQA_DW_256      (1ULL << 11)
+#define DESC_CC         1
+#define DESC_IOTLB      2
+#define DESC_WAIT       5
+#define DESC_PIOTLB     6
+#define DESC_PC         7
+#define DESC_WAIT_SW    (1ULL << 5)
+#define DESC_IOTLB_DR   (1ULL << 7)
+#define DESC_IOTLB_DW   (1ULL << 6)
+#define SL_RW           3ULL
+#define SL_SNP          (1ULL << 11)
+#define PTE_ADDR_MASK   0x000ffffffffff000ULL
+#define PE_PGSNP        (1ULL << 24)    /* bit 88: bit 24 of the high qword */
+
+typedef struct Case {
+    const char *name;
+    bool viommu;
+    bool scalable;
+    bool sc;
+} Case;
+
+static const Case cases[] = {
+    { "none", false, false, false },
+    { "legacy-sc-off", true, false, false },
+    { "legacy-sc-on", true, false, true },
+    { "scalable-sc-off", true, true, false },
+    { "scalable-sc-on", true, true, true },
+};
+
+typedef struct Inner {
+    const Case *c;
+    pid_t pid;
+    int to, from;               /* qtest pipes */
+    int qmp;
+    char rbuf[1 << 18];          /* qtest input not yet consumed */
+    size_t rlen;
+    /* the inner guest */
+    unsigned devfn;
+    /* VT-d */
+    uint64_t next_page, root, top, pe, iq, wait_status;
+    uint32_t iq_tail, wait_seq;
+    bool qi;
+    bool snp[NPAGES];           /* PTE SNP of each page */
+    bool mapped[NPAGES];
+    bool pgsnp;
+    int checks, failed;
+} Inner;
+
+static const char *qemu_bin;
+static const char *fw_dir;
+static bool outer_sc;
+static jmp_buf case_abort;
+static char errpath[64];
+
+static double now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void check(Inner *in, bool ok, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void check(Inner *in, bool ok, const char *fmt, ...)
+{
+    va_list ap;
+
+    in->checks++;
+    in->failed += !ok;
+    printf("NESTED check case=%s ok=%d what=", in->c->name, ok);
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    printf("\n");
+}
+
+/* A protocol failure: the case cannot go on */
+static void fail(Inner *in, const char *fmt, ...)
+    __attribute__((noreturn, format(printf, 2, 3)));
+
+static void fail(Inner *in, const char *fmt, ...)
+{
+    va_list ap;
+
+    in->checks++;
+    in->failed++;
+    printf("NESTED check case=%s ok=0 what=", in->c->name);
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    printf("\n");
+    longjmp(case_abort, 1);
+}
+
+/* ---- line I/O with a time-out ---- */
+
+/* Read one line from @fd into @line (without the newline); false at EOF */
+static bool read_line(int fd, char *buf, size_t *len, size_t cap,
+                      char *line, size_t max)
+{
+    for (;;) {
+        char *nl = memchr(buf, '\n', *len);
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        ssize_t n;
+
+        if (nl) {
+            size_t l = nl - buf;
+
+            if (l >= max) {
+                l = max - 1;
+            }
+            memcpy(line, buf, l);
+            line[l] = 0;
+            if (l && line[l - 1] == '\r') {
+                line[l - 1] = 0;
+            }
+            *len -= nl + 1 - buf;
+            memmove(buf, nl + 1, *len);
+            return true;
+        }
+        if (*len == cap) {
+            return false;
+        }
+        if (poll(&p, 1, IO_TIMEOUT_MS) <= 0) {
+            return false;
+        }
+        n = read(fd, buf + *len, cap - *len);
+        if (n <= 0) {
+            return false;
+        }
+        *len += n;
+    }
+}
+
+static void write_all(Inner *in, int fd, const char *s, size_t len)
+{
+    while (len) {
+        ssize_t n = write(fd, s, len);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            fail(in, "write to the inner QEMU: %s", strerror(errno));
+        }
+        s += n;
+        len -= n;
+    }
+}
+
+/* ---- qtest ---- */
+
+static char qt_reply[1 << 17];
+
+/* Send one qtest command; returns the text after "OK" */
+static const char *qt(Inner *in, const char *fmt, ...)
+{
+    static char cmd[1 << 17];
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(cmd, sizeof(cmd) - 1, fmt, ap);
+    va_end(ap);
+    cmd[n++] = '\n';
+    write_all(in, in->to, cmd, n);
+    for (;;) {
+        if (!read_line(in->from, in->rbuf, &in->rlen, sizeof(in->rbuf),
+                       qt_reply, sizeof(qt_reply))) {
+            fail(in, "qtest: no answer to '%.*s' (the inner QEMU exited "
+                 "or hung)", n - 1, cmd);
+        }
+        if (!strncmp(qt_reply, "IRQ", 3)) {
+            continue;
+        }
+        if (strncmp(qt_reply, "OK", 2)) {
+            fail(in, "qtest: '%.*s' -> '%s'", n - 1, cmd, qt_reply);
+        }
+        return qt_reply + 2;
+    }
+}
+
+static uint64_t qt_num(Inner *in, const char *fmt, ...)
+{
+    static char cmd[256];
+    uint64_t v;
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof(cmd), fmt, ap);
+    va_end(ap);
+    if (sscanf(qt(in, "%s", cmd), " %" SCNx64, &v) != 1) {
+        fail(in, "qtest: '%s' -> no number", cmd);
+    }
+    return v;
+}
+
+static uint32_t readl(Inner *in, uint64_t a)
+{
+    return qt_num(in, "readl 0x%" PRIx64, a);
+}
+
+static uint64_t readq(Inner *in, uint64_t a)
+{
+    return qt_num(in, "readq 0x%" PRIx64, a);
+}
+
+static void writel(Inner *in, uint64_t a, uint32_t v)
+{
+    qt(in, "writel 0x%" PRIx64 " 0x%x", a, v);
+}
+
+static void writeq(Inner *in, uint64_t a, uint64_t v)
+{
+    qt(in, "writeq 0x%" PRIx64 " 0x%" PRIx64, a, v);
+}
+
+static void memset_guest(Inner *in, uint64_t a, uint8_t v, size_t len)
+{
+    qt(in, "memset 0x%" PRIx64 " 0x%zx 0x%02x", a, len, v);
+}
+
+static void memwrite(Inner *in, uint64_t a, const uint8_t *data, size_t len)
+{
+    static char hex[2 * 65536 + 1];
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        sprintf(hex + 2 * i, "%02x", data[i]);
+    }
+    qt(in, "write 0x%" PRIx64 " 0x%zx 0x%s", a, len, hex);
+}
+
+static void memread(Inner *in, uint64_t a, uint8_t *data, size_t len)
+{
+    const char *r = qt(in, "read 0x%" PRIx64 " 0x%zx", a, len);
+    size_t i;
+
+    while (*r == ' ') {
+        r++;
+    }
+    if (strncmp(r, "0x", 2) || strlen(r + 2) < 2 * len) {
+        fail(in, "qtest: short read of 0x%zx bytes", len);
+    }
+    r += 2;
+    for (i = 0; i < len; i++) {
+        unsigned b;
+
+        sscanf(r + 2 * i, "%2x", &b);
+        data[i] = b;
+    }
+}
+
+/* PCI configuration through 0xcf8/0xcfc, bus 0 */
+static uint32_t cfg_readl(Inner *in, unsigned devfn, unsigned off)
+{
+    qt(in, "outl 0xcf8 0x%x", 0x80000000u | devfn << 8 | off);
+    return qt_num(in, "inl 0xcfc");
+}
+
+static void cfg_writel(Inner *in, unsigned devfn, unsigned off, uint32_t v)
+{
+    qt(in, "outl 0xcf8 0x%x", 0x80000000u | devfn << 8 | off);
+    qt(in, "outl 0xcfc 0x%x", v);
+}
+
+/* ---- QMP ---- */
+
+static char qmp_buf[1 << 20];
+static size_t qmp_len;
+static char qmp_line[1 << 20];
+
+static const char *qmp_cmd(Inner *in, const char *cmd)
+{
+    char req[256];
+
+    snprintf(req, sizeof(req), "{\"execute\": \"%s\"}\n", cmd);
+    write_all(in, in->qmp, req, strlen(req));
+    for (;;) {
+        if (!read_line(in->qmp, qmp_buf, &qmp_len, sizeof(qmp_buf),
+                       qmp_line, sizeof(qmp_line))) {
+            fail(in, "qmp: no answer to %s", cmd);
+        }
+        if (!strstr(qmp_line, "\"event\"")) {
+            return qmp_line;
+        }
+    }
+}
+
+static void qmp_connect(Inner *in)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    int i;
+
+    strcpy(sa.sun_path, QMP_PATH);
+    for (i = 0; i < 200; i++) {
+        in->qmp = socket(AF_UNIX, SOCK_STREAM, 0);
+        if (!connect(in->qmp, (struct sockaddr *)&sa, sizeof(sa))) {
+            break;
+        }
+        close(in->qmp);
+        in->qmp = -1;
+        usleep(50000);
+    }
+    if (in->qmp < 0) {
+        fail(in, "qmp: cannot connect to %s", QMP_PATH);
+    }
+    qmp_len = 0;
+    if (!read_line(in->qmp, qmp_buf, &qmp_len, sizeof(qmp_buf), qmp_line,
+                   sizeof(qmp_line)) || !strstr(qmp_line, "\"QMP\"")) {
+        fail(in, "qmp: no greeting");
+    }
+    if (!strstr(qmp_cmd(in, "qmp_capabilities"), "\"return\"")) {
+        fail(in, "qmp: qmp_capabilities refused");
+    }
+}
+
+/* Print the inner QEMU's view, for the host to check */
+static void show_inner(Inner *in, const char *stage)
+{
+    static const char *const cmds[] = {
+        "query-ioasid", "query-noncoherent-dma"
+    };
+    unsigned i;
+
+    for (i = 0; i < 2; i++) {
+        printf("NESTED-JSON case=%s stage=%s cmd=%s %s\n", in->c->name,
+               stage, cmds[i], qmp_cmd(in, cmds[i]));
+    }
+}
+
+/* The host looks at the outer QEMU; wait for its line on the console */
+static void checkpoint(Inner *in, const char *stage)
+{
+    char line[256];
+    int i;
+
+    if (in->c->viommu && strcmp(stage, "exited")) {
+        for (i = 0; i < NPAGES; i++) {
+            if (in->mapped[i]) {
+                printf("NESTED expect case=%s stage=%s iova=0x%" PRIx64
+                       " size=0x%" PRIx64 " requested=%d\n", in->c->name,
+                       stage,
+                       IOVA_BASE + i * PG, PG,
+                       in->c->scalable ? in->pgsnp : in->snp[i]);
+            }
+        }
+    }
+    printf("NESTED checkpoint case=%s stage=%s\n", in->c->name, stage);
+    fflush(stdout);
+    if (!fgets(line, sizeof(line), stdin)) {
+        printf("NESTED note no answer from the host on the console\n");
+    }
+}
+
+/* ---- the inner QEMU ---- */
+
+static void start_inner(Inner *in)
+{
+    const Case *c = in->c;
+    char viommu[128];
+    const char *argv[32];
+    int n = 0, to[2], from[2], err;
+
+    snprintf(viommu, sizeof(viommu),
+             "intel-iommu,caching-mode=on,snoop-control=%s%s",
+             c->sc ? "on" : "off", c->scalable ? ",x-scalable-mode=on" : "");
+    argv[n++] = qemu_bin;
+    argv[n++] = "-L";
+    argv[n++] = fw_dir;
+    argv[n++] = "-M";
+    argv[n++] = "q35";
+    argv[n++] = "-m";
+    argv[n++] = "128M";
+    argv[n++] = "-nodefaults";
+    argv[n++] = "-display";
+    argv[n++] = "none";
+    argv[n++] = "-accel";
+    argv[n++] = "qtest";
+    argv[n++] = "-qtest";
+    argv[n++] = "stdio";
+    argv[n++] = "-qtest-log";
+    argv[n++] = "none";
+    if (c->viommu) {
+        argv[n++] = "-device";
+        argv[n++] = viommu;
+    }
+    argv[n++] = "-device";
+    argv[n++] = "vfio-pci,host=" HOST_BDF ",id=hostdev0";
+    argv[n++] = "-qmp";
+    argv[n++] = "unix:" QMP_PATH ",server=on,wait=off";
+    argv[n] = NULL;
+
+    snprintf(errpath, sizeof(errpath), "/tmp/inner-%s.err", c->name);
+    unlink(QMP_PATH);
+    if (pipe(to) || pipe(from)) {
+        fail(in, "pipe: %s", strerror(errno));
+    }
+    err = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    in->pid = fork();
+    if (in->pid == 0) {
+        dup2(to[0], 0);
+        dup2(from[1], 1);
+        dup2(err, 2);
+        close(to[0]);
+        close(to[1]);
+        close(from[0]);
+        close(from[1]);
+        close(err);
+        execv(qemu_bin, (char **)argv);
+        _exit(127);
+    }
+    close(to[0]);
+    close(from[1]);
+    close(err);
+    in->to = to[1];
+    in->from = from[0];
+    in->rlen = 0;
+}
+
+/*
+ * Wait for the inner QEMU to exit (@grace seconds, then SIGKILL); returns
+ * its wait status
+ */
+static int reap(Inner *in, double grace)
+{
+    double end = now() + grace;
+    int status = 0;
+
+    while (waitpid(in->pid, &status, WNOHANG) == 0) {
+        if (now() > end) {
+            kill(in->pid, SIGKILL);
+            waitpid(in->pid, &status, 0);
+            printf("NESTED note case=%s the inner QEMU did not exit within "
+                   "%.0f s: killed\n", in->c->name, grace);
+            break;
+        }
+        usleep(20000);
+    }
+    in->pid = 0;
+    return status;
+}
+
+static char *slurp(const char *path)
+{
+    static char buf[65536];
+    FILE *f = fopen(path, "r");
+    size_t n = 0;
+
+    if (f) {
+        n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+    }
+    buf[n] = 0;
+    return buf;
+}
+
+static void show_stderr(Inner *in)
+{
+    char *s = slurp(errpath), *line, *save = NULL;
+
+    for (line = strtok_r(s, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        printf("NESTED stderr case=%s %s\n", in->c->name, line);
+    }
+}
+
+/* ---- VT-d ---- */
+
+static uint64_t alloc_page(Inner *in)
+{
+    uint64_t p = in->next_page;
+
+    if (p + PG > TABLE_MEM + TABLE_SIZE) {
+        fail(in, "out of table memory");
+    }
+    in->next_page += PG;
+    memset_guest(in, p, 0, PG);
+    return p;
+}
+
+static void gcmd(Inner *in, uint32_t set, uint32_t clear, uint32_t mask,
+                 uint32_t want)
+{
+    uint32_t cmd = (readl(in, VTD_BASE + VTD_GSTS) & GSTS_KEEP & ~clear) |
+                   set;
+    int i;
+
+    writel(in, VTD_BASE + VTD_GCMD, cmd);
+    for (i = 0; i < 100; i++) {
+        if ((readl(in, VTD_BASE + VTD_GSTS) & mask) == want) {
+            return;
+        }
+    }
+    fail(in, "GSTS 0x%x: GCMD 0x%x not done",
+         readl(in, VTD_BASE + VTD_GSTS), cmd);
+}
+
+static void qi_put(Inner *in, uint64_t lo, uint64_t hi)
+{
+    unsigned dsz = in->c->scalable ? 32 : 16;
+    uint64_t slot = in->iq + in->iq_tail * dsz;
+
+    writeq(in, slot, lo);
+    writeq(in, slot + 8, hi);
+    if (dsz == 32) {
+        writeq(in, slot + 16, 0);
+        writeq(in, slot + 24, 0);
+    }
+    in->iq_tail = (in->iq_tail + 1) % (PG / dsz);
+}
+
+/* Submit a descriptor and a wait descriptor; check both completed */
+static void qi_run(Inner *in, uint64_t lo, uint64_t hi)
+{
+    uint32_t seq = ++in->wait_seq;
+    uint32_t dsz = in->c->scalable ? 32 : 16;
+
+    qi_put(in, lo, hi);
+    qi_put(in, DESC_WAIT | DESC_WAIT_SW | ((uint64_t)seq << 32),
+           in->wait_status);
+    writeq(in, VTD_BASE + VTD_IQT, (uint64_t)in->iq_tail * dsz);
+    if (readl(in, VTD_BASE + VTD_FSTS) & FSTS_IQE) {
+        fail(in, "invalidation queue error (FSTS.IQE) on 0x%" PRIx64, lo);
+    }
+    if (readl(in, in->wait_status) != seq) {
+        fail(in, "wait descriptor %u not completed", seq);
+    }
+}
+
+static void reg_command(Inner *in, uint32_t reg, uint64_t busy, uint64_t v)
+{
+    int i;
+
+    writeq(in, VTD_BASE + reg, busy | v);
+    for (i = 0; i < 100; i++) {
+        if (!(readq(in, VTD_BASE + reg) & busy)) {
+            return;
+        }
+    }
+    fail(in, "invalidation register 0x%x stays busy", reg);
+}
+
+static void inv_context_global(Inner *in)
+{
+    if (in->qi) {
+        qi_run(in, DESC_CC | (1ULL << 4), 0);
+    } else {
+        reg_command(in, VTD_CCMD, CCMD_ICC, 1ULL << 61);
+    }
+}
+
+static void inv_iotlb_global(Inner *in)
+{
+    if (in->qi) {
+        qi_run(in, DESC_IOTLB | (1ULL << 4) | DESC_IOTLB_DR | DESC_IOTLB_DW,
+               0);
+    } else {
+        reg_command(in, VTD_IOTLB, IOTLB_IVT, 1ULL << 60);
+    }
+}
+
+/* The invalidation a guest kernel issues after changing one 4 KiB page */
+static void inv_page(Inner *in, uint64_t iova)
+{
+    if (in->c->scalable) {
+        /* PASID-based IOTLB, page-selective, PASID 0 (RID_PASID) */
+        qi_run(in, DESC_PIOTLB | (3ULL << 4) | ((uint64_t)DID << 16), iova);
+    } else {
+        writeq(in, VTD_BASE + VTD_IVA, iova);
+        reg_command(in, VTD_IOTLB, IOTLB_IVT,
+                    (3ULL << 60) | ((uint64_t)DID << 32));
+    }
+}
+
+static uint64_t pte_addr(Inner *in, uint64_t iova)
+{
+    uint64_t table = in->top;
+    int level;
+
+    for (level = 4; level > 1; level--) {
+        uint64_t slot = table + 8 * ((iova >> (12 + 9 * (level - 1))) & 0x1ff);
+        uint64_t e = readq(in, slot);
+
+        if (!(e & SL_RW)) {
+            e = alloc_page(in) | SL_RW;
+            writeq(in, slot, e);
+        }
+        table = e & PTE_ADDR_MASK;
+    }
+    return table + 8 * ((iova >> 12) & 0x1ff);
+}
+
+/*
+ * The inner vIOMMU translates IOVA_BASE + i pages to BUF_GPA + i pages.
+ * Legacy mode with snoop control: SNP on the first half of the pages.
+ * Scalable mode: the PASID entry's PGSNP decides (no SNP in the PTEs),
+ * set when the vIOMMU has snoop control.
+ */
+static void viommu_setup(Inner *in)
+{
+    const Case *c = in->c;
+    uint64_t ctx, ce;
+    int i;
+
+    in->next_page = TABLE_MEM;
+    in->root = alloc_page(in);
+    in->top = alloc_page(in);
+    for (i = 0; i < NPAGES; i++) {
+        in->snp[i] = c->sc && !c->scalable && i < NPAGES / 2;
+        in->mapped[i] = true;
+        writeq(in, pte_addr(in, IOVA_BASE + i * PG),
+               (BUF_GPA + i * PG) | SL_RW | (in->snp[i] ? SL_SNP : 0));
+    }
+    ctx = alloc_page(in);
+    writeq(in, in->root, ctx | 1);
+    if (!c->scalable) {
+        ce = ctx + 16 * in->devfn;
+        /* hi: AW=2 (48-bit, 4-level), DID; lo: SLPTPTR, TT=0, P */
+        writeq(in, ce + 8, 2 | ((uint64_t)DID << 8));
+        writeq(in, ce, in->top | 1);
+    } else {
+        uint64_t dir = alloc_page(in), table = alloc_page(in);
+
+        in->pgsnp = c->sc;
+        in->pe = table;             /* PASID 0 = RID_PASID */
+        ce = ctx + 32 * (in->devfn & 0x7f);
+        /* PASID entry: SLPTPTR, PGTT=2 (second level), AW=2, P; DID, PGSNP */
+        writeq(in, in->pe + 8, DID | (in->pgsnp ? PE_PGSNP : 0));
+        writeq(in, in->pe, in->top | (2ULL << 6) | (2ULL << 2) | 1);
+        writeq(in, dir, table | 1);
+        writeq(in, ce + 8, 0);
+        writeq(in, ce, dir | 1);
+    }
+    writeq(in, VTD_BASE + VTD_RTADDR,
+           in->root | (c->scalable ? RTADDR_SMT : 0));
+    gcmd(in, GCMD_SRTP, 0, GSTS_RTPS, GSTS_RTPS);
+    if (c->scalable) {
+        /* Linux uses queued invalidation in scalable mode */
+        in->iq = alloc_page(in);
+        in->wait_status = alloc_page(in);
+        in->iq_tail = 0;
+        writeq(in, VTD_BASE + VTD_IQA, in->iq | IQA_DW_256);
+        writeq(in, VTD_BASE + VTD_IQT, 0);
+        gcmd(in, GCMD_QIE, 0, GCMD_QIE, GCMD_QIE);
+        in->qi = true;
+    }
+    inv_context_global(in);
+    if (c->scalable) {
+        qi_run(in, DESC_PC | (3ULL << 4), 0);      /* PASID cache, global */
+    }
+    inv_iotlb_global(in);
+    /* Translation on: vfio-pci's notifier registers and replays the tables */
+    gcmd(in, GCMD_TE, 0, GCMD_TE, GCMD_TE);
+}
+
+/* Scalable mode: flip PGSNP, then invalidate as Linux does */
+static void set_pgsnp(Inner *in, bool on)
+{
+    uint64_t hi = readq(in, in->pe + 8);
+
+    in->pgsnp = on;
+    writeq(in, in->pe + 8, on ? hi | PE_PGSNP : hi & ~PE_PGSNP);
+    qi_run(in, DESC_PC | ((uint64_t)DID << 16), 0);    /* domain-selective */
+    qi_run(in, DESC_PIOTLB | (2ULL << 4) | ((uint64_t)DID << 16), 0);
+}
+
+static void unmap_page(Inner *in, int i)
+{
+    uint64_t a = pte_addr(in, IOVA_BASE + i * PG);
+
+    writeq(in, a, 0);
+    in->mapped[i] = false;
+    inv_page(in, IOVA_BASE + i * PG);
+}
+
+/* ---- the device ---- */
+
+static uint64_t bar_readq(Inner *in, unsigned reg)
+{
+    return readl(in, BAR0_ADDR + reg) |
+           (uint64_t)readl(in, BAR0_ADDR + reg + 4) << 32;
+}
+
+static void bar_writeq(Inner *in, unsigned reg, uint64_t v)
+{
+    writel(in, BAR0_ADDR + reg, v);
+    writel(in, BAR0_ADDR + reg + 4, v >> 32);
+}
+
+static uint32_t dma(Inner *in, uint32_t op, uint64_t src, uint64_t dst,
+                    uint32_t len, uint32_t pattern, bool nosnoop)
+{
+    uint32_t st;
+
+    writel(in, BAR0_ADDR + REG_STATUS, STATUS_DONE | STATUS_ERROR);
+    bar_writeq(in, REG_SRC, src);
+    bar_writeq(in, REG_DST, dst);
+    writel(in, BAR0_ADDR + REG_LEN, len);
+    writel(in, BAR0_ADDR + REG_PATTERN, pattern);
+    writel(in, BAR0_ADDR + REG_CMD,
+           CMD_START | op | (nosnoop ? CMD_NOSNOOP : 0));
+    st = readl(in, BAR0_ADDR + REG_STATUS);
+    return st & 0xffff;
+}
+
+static bool pci_setup(Inner *in)
+{
+    unsigned slot;
+    uint32_t bar;
+
+    for (slot = 0; slot < 32; slot++) {
+        if (cfg_readl(in, slot << 3, 0) ==
+            (DEV_DEVICE << 16 | DEV_VENDOR)) {
+            break;
+        }
+    }
+    check(in, slot < 32, "the inner guest sees the device (vendor 0x%x "
+          "device 0x%x) on bus 0", DEV_VENDOR, DEV_DEVICE);
+    if (slot == 32) {
+        return false;
+    }
+    in->devfn = slot << 3;
+    cfg_writel(in, in->devfn, 0x10, BAR0_ADDR);
+    bar = cfg_readl(in, in->devfn, 0x10);
+    if ((bar & 6) == 4) {       /* 64-bit BAR */
+        cfg_writel(in, in->devfn, 0x14, 0);
+    }
+    /* Command: memory space and bus master */
+    cfg_writel(in, in->devfn, 0x04,
+               (cfg_readl(in, in->devfn, 0x04) & ~0xffffu) | 0x6);
+    printf("NESTED note case=%s device at 00:%02x.0, BAR0 0x%x\n",
+           in->c->name, slot, cfg_readl(in, in->devfn, 0x10));
+    return true;
+}
+
+/* Fill and copy through the device; check the inner guest's RAM */
+static void dma_checks(Inner *in, uint64_t base, uint64_t gpa,
+                       const char *stage, uint32_t salt)
+{
+    static uint8_t buf[NPAGES * PG], want[NPAGES * PG];
+    uint32_t len = NPAGES * PG, pattern = 0x5a000000 | salt, st;
+    size_t i;
+
+    /* a no-snoop fill over every page */
+    memset_guest(in, gpa, 0, len);
+    st = dma(in, CMD_OP_FILL, 0, base, len, pattern, true);
+    memread(in, gpa, buf, len);
+    for (i = 0; i < len; i++) {
+        want[i] = pattern >> (8 * (i % 4));
+    }
+    check(in, st == STATUS_DONE && !memcmp(buf, want, len),
+          "%s: no-snoop fill of %u bytes at IOVA 0x%" PRIx64 ": STATUS "
+          "0x%x, data %s", stage, len, base, st,
+          memcmp(buf, want, len) ? "wrong" : "correct");
+
+    /* a copy across the SNP boundary: pages 1-2 to pages 4-5 */
+    for (i = 0; i < 2 * PG; i++) {
+        want[i] = (i * 7 + salt) ^ (i >> 8);
+    }
+    memwrite(in, gpa + PG, want, 2 * PG);
+    st = dma(in, CMD_OP_COPY, base + PG, base + 4 * PG, 2 * PG, 0, false);
+    memread(in, gpa + 4 * PG, buf, 2 * PG);
+    check(in, st == STATUS_DONE && !memcmp(buf, want, 2 * PG),
+          "%s: copy of 8 KiB IOVA 0x%" PRIx64 " -> 0x%" PRIx64 ": STATUS "
+          "0x%x, data %s", stage, base + PG, base + 4 * PG, st,
+          memcmp(buf, want, 2 * PG) ? "wrong" : "correct");
+}
+
+/* DMA to @iova must fault at the host, leaving the inner RAM alone */
+static void fault_check(Inner *in, uint64_t iova, const char *why)
+{
+    uint32_t st = dma(in, CMD_OP_FILL, 0, iova, PG, 0xdeadbeef, false);
+    uint64_t fa = bar_readq(in, REG_FAULT_ADDR);
+
+    check(in, st == STATUS_NO_MAP && fa == iova,
+          "DMA to %s IOVA 0x%" PRIx64 " faults: STATUS 0x%x (want 0x%x), "
+          "FAULT_ADDR 0x%" PRIx64, why, iova, st, STATUS_NO_MAP, fa);
+}
+
+static void run_case(Inner *in)
+{
+    const Case *c = in->c;
+    bool refuse = c->sc && !outer_sc;
+    double t0 = now();
+    volatile double t1 = t0;            /* volatile: read after longjmp */
+    volatile bool quit_sent = false;    /* volatile: read after longjmp */
+    volatile bool started = false;      /* volatile: read after longjmp */
+    uint64_t nsb;
+    char *err;
+    int status;
+
+    printf("NESTED case-start case=%s\n", c->name);
+    fflush(stdout);
+    in->qmp = -1;
+    in->pid = 0;
+    if (setjmp(case_abort)) {
+        goto out;
+    }
+    start_inner(in);
+    /* the first answer comes once the machine is up, vfio-pci realized */
+    write_all(in, in->to, "endianness\n", 11);
+    started = read_line(in->from, in->rbuf, &in->rlen, sizeof(in->rbuf),
+                        qt_reply, sizeof(qt_reply));
+    t1 = now();
+    printf("NESTED time case=%s what=first-answer ms=%.0f\n", c->name,
+           (t1 - t0) * 1000);
+    if (refuse) {
+        check(in, !started, "the inner QEMU refuses to start");
+        goto out;
+    }
+    check(in, started, "the inner QEMU starts (vfio-pci realizes)");
+    if (!started) {
+        goto out;
+    }
+    qmp_connect(in);
+    if (c->viommu) {
+        uint64_t ecap = readq(in, VTD_BASE + VTD_ECAP);
+
+        check(in, !!(ecap & 0x80) == c->sc, "inner ECAP.SC=%d (ECAP 0x%"
+              PRIx64 ")", c->sc, ecap);
+    }
+    if (!pci_setup(in)) {
+        goto quit;
+    }
+    check(in, readl(in, BAR0_ADDR + REG_ID) == DEV_ID,
+          "BAR0 ID reads \"IOA1\" through vfio-pci");
+    /* FLR: a fresh device in every inner run */
+    check(in, bar_readq(in, REG_NOSNOOP) == 0 &&
+          bar_readq(in, REG_SRC) == 0 && bar_readq(in, REG_DST) == 0 &&
+          readl(in, BAR0_ADDR + REG_PATTERN) == 0 &&
+          readl(in, BAR0_ADDR + REG_LEN) == 0,
+          "the device starts reset (NOSNOOP_BYTES 0x%" PRIx64 ", SRC 0x%"
+          PRIx64 ", PATTERN 0x%x)", bar_readq(in, REG_NOSNOOP),
+          bar_readq(in, REG_SRC), readl(in, BAR0_ADDR + REG_PATTERN));
+
+    if (!c->viommu) {
+        dma_checks(in, BUF_GPA, BUF_GPA, "identity", 1);
+        fault_check(in, RAM_END + 0x1000000, "beyond-RAM");
+    } else {
+        viommu_setup(in);
+        if (c->scalable && c->sc) {
+            dma_checks(in, IOVA_BASE, BUF_GPA, "pgsnp=1", 2);
+            show_inner(in, "pgsnp-on");
+            checkpoint(in, "pgsnp-on");
+            set_pgsnp(in, false);
+        }
+        dma_checks(in, IOVA_BASE, BUF_GPA, "mapped", 3);
+        fault_check(in, IOVA_UNMAPPED, "never-mapped");
+        unmap_page(in, NPAGES - 1);
+        fault_check(in, IOVA_BASE + (NPAGES - 1) * PG, "unmapped");
+        check(in, dma(in, CMD_OP_FILL, 0, IOVA_BASE, PG, 1, false) ==
+              STATUS_DONE, "DMA to a page still mapped works after the "
+              "unmap");
+    }
+    nsb = bar_readq(in, REG_NOSNOOP);
+    printf("NESTED nosnoop-bytes case=%s bytes=%" PRIu64 "\n", c->name, nsb);
+    show_inner(in, "final");
+    checkpoint(in, "final");
+
+quit:
+    t1 = now();
+    quit_sent = true;
+    qmp_cmd(in, "quit");
+out:
+    if (in->qmp >= 0) {
+        close(in->qmp);
+        in->qmp = -1;
+    }
+    if (in->pid > 0) {
+        if (!quit_sent && started) {
+            /* a failed case: let QEMU go */
+            kill(in->pid, SIGTERM);
+        }
+        status = reap(in, 20);
+        close(in->to);
+        close(in->from);
+        if (quit_sent) {
+            printf("NESTED time case=%s what=quit ms=%.0f\n", c->name,
+                   (now() - t1) * 1000);
+        }
+        err = slurp(errpath);
+        show_stderr(in);
+        if (WIFSIGNALED(status)) {
+            check(in, false, "the inner QEMU exits normally: killed by "
+                  "signal %d%s", WTERMSIG(status),
+                  WTERMSIG(status) == SIGABRT ? " (abort)" : "");
+        } else if (refuse) {
+            check(in, WEXITSTATUS(status) == 1,
+                  "the inner QEMU refuses snoop-control=on over a host "
+                  "that does not enforce snoop: exit status %d (want 1)",
+                  WEXITSTATUS(status));
+            check(in, strstr(err, HOST_BDF) && strstr(err,
+                  "snoop-control=on") && strstr(err, "does not enforce"),
+                  "its error names " HOST_BDF ", snoop-control=on and "
+                  "\"does not enforce\"");
+        } else {
+            check(in, WEXITSTATUS(status) == 0,
+                  "the inner QEMU exits 0 after quit (status %d)",
+                  WEXITSTATUS(status));
+        }
+        err = slurp(errpath);
+        check(in, !strstr(err, "no available reset mechanism"),
+              "vfio-pci can reset the device (no \"no available reset "
+              "mechanism\")");
+    }
+    printf("NESTED time case=%s what=run ms=%.0f\n", c->name,
+           (now() - t0) * 1000);
+    checkpoint(in, "exited");
+    printf("NESTED case-end case=%s checks=%d failed=%d\n", c->name,
+           in->checks, in->failed);
+    fflush(stdout);
+}
+
+static bool read_outer_sc(void)
+{
+    FILE *f = fopen("/sys/class/iommu/dmar0/intel-iommu/ecap", "r");
+    unsigned long long ecap = 0;
+
+    if (f) {
+        if (fscanf(f, "%llx", &ecap) != 1) {
+            ecap = 0;
+        }
+        fclose(f);
+    }
+    printf("NESTED outer-ecap 0x%llx\n", ecap);
+    return ecap & 0x80;
+}
+
+int main(int argc, char **argv)
+{
+    int i, total = 0;
+    size_t k;
+
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    signal(SIGPIPE, SIG_IGN);
+    if (argc < 4) {
+        fprintf(stderr, "usage: inner-driver QEMU FIRMWARE_DIR CASE...\n");
+        return 2;
+    }
+    qemu_bin = argv[1];
+    fw_dir = argv[2];
+    outer_sc = read_outer_sc();
+    for (i = 3; i < argc; i++) {
+        static Inner in;
+
+        for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+            if (!strcmp(argv[i], cases[k].name)) {
+                break;
+            }
+        }
+        if (k == sizeof(cases) / sizeof(cases[0])) {
+            printf("NESTED note unknown case %s\n", argv[i]);
+            total++;
+            continue;
+        }
+        memset(&in, 0, sizeof(in));
+        in.c = &cases[k];
+        run_case(&in);
+        total += in.failed;
+    }
+    printf("NESTED done failed=%d\n", total);
+    return total ? 1 : 0;
+}

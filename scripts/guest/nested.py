@@ -1,0 +1,394 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The nested VFIO matrix: our QEMU's vfio-pci against real Linux VFIO.
+
+The outer QEMU (our build) boots Linux 6.12 behind intel-iommu with
+-device ioasid-vfio; the nested image (scripts/guest/nested-image.sh)
+binds the device to vfio-pci and runs the same QEMU binary on it, under
+qtest, once per inner case (guest/nested/inner-driver.c): no inner
+vIOMMU, legacy and scalable intel-iommu with snoop control off and on.
+The driver checks the data, the faults and the inner QEMU's exit; at each
+checkpoint this script checks the inner QMP replies the driver printed
+and the outer QEMU's query-ioasid.  One boot per outer snoop-control (on,
+off); every inner case is one TAP test.
+
+  nested.py BUILD_OBJ GUEST_DIR [--outer-sc on,off] [--cases a,b]
+            [--verbose-guest]
+
+GUEST_DIR holds 6.12/vmlinuz and nested/initrd.img.  Run by `make check`
+(through scripts/run-tests.sh) and `make nested`.
+"""
+
+import argparse
+import json
+import os
+import re
+import select
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                '..'))
+from qmp_client import QMP  # noqa: E402
+
+DEV = '/machine/peripheral/dev0'
+CASES = ['none', 'legacy-sc-off', 'legacy-sc-on', 'scalable-sc-off',
+         'scalable-sc-on']
+BOOT_TIMEOUT = 300
+PG = 4096
+# the driver's no-snoop fill: 8 pages (guest/nested/inner-driver.c)
+NOSNOOP_FILL = 8 * PG
+
+
+def pages(maps):
+    out = set()
+    for m in maps:
+        out.update(range(m['iova'], m['iova'] + m['size'], PG))
+    return out
+
+
+def ranges(pgs):
+    """Page set as 'a-b' ranges, for messages"""
+    out = []
+    for p in sorted(pgs):
+        if out and out[-1][1] + PG == p:
+            out[-1][1] = p
+        else:
+            out.append([p, p])
+    return ','.join('0x%x-0x%x' % (a, b + PG) for a, b in out) or 'none'
+
+
+class Case:
+    def __init__(self, name, outer_sc):
+        self.name = name
+        self.sc = name.endswith('sc-on')
+        self.viommu = name != 'none'
+        self.refuse = self.sc and not outer_sc
+        self.driver = []            # (ok, what) from the driver
+        self.host = []              # (ok, what) checked here
+        self.json = {}              # (stage, cmd) -> reply
+        self.expect = {}            # stage -> [(iova, size, requested)]
+        self.stages = []
+        self.stderr = []
+        self.times = {}
+        self.nosnoop_bytes = None
+        self.ended = False
+        self.wall = None
+        self.start = None
+
+    def check(self, what, cond):
+        self.host.append((bool(cond), what))
+
+    def ok(self):
+        return (self.ended and all(o for o, _ in self.driver) and
+                all(o for o, _ in self.host))
+
+
+class Boot:
+    def __init__(self, args, outer_sc):
+        self.args = args
+        self.outer_sc = outer_sc
+        self.cases = {n: Case(n, outer_sc) for n in args.cases}
+        self.cur = None
+        self.notes = []
+        self.lines = []
+        self.boot_time = None
+        self.total = None
+        self.ecap = None
+        self.bound = None
+        self.done = False
+
+    def say(self, text):
+        print('# ' + text)
+
+    # ---- the outer side ----
+    def outer_space(self):
+        for ctx in self.qmp.cmd('query-ioasid'):
+            for s in ctx['ioasids']:
+                if DEV in s['devices']:
+                    return s
+        return None
+
+    def checkpoint(self, case, stage):
+        space = self.outer_space()
+        maps = space['mappings'] if space else []
+        sc = self.outer_sc
+        tag = '%s: outer' % stage
+        if stage == 'exited':
+            case.check('%s: no outer mapping left once the inner QEMU '
+                       'exited (%d left)' % (tag, len(maps)), not maps)
+            return
+        case.stages.append(stage)
+        case.check('%s: dev0 has mappings (%d)' % (tag, len(maps)), maps)
+        case.check('%s: every mapping is block-nosnoop=%s (outer '
+                   'snoop-control=%s; %d are)' % (
+                       tag, sc, 'on' if sc else 'off',
+                       sum(m['block-nosnoop'] for m in maps)),
+                   maps and all(m['block-nosnoop'] == sc for m in maps))
+        if case.viommu:
+            want = pages([{'iova': i, 'size': s}
+                          for i, s, _ in case.expect.get(stage, [])])
+            got = pages(maps)
+            case.check('%s: the mappings are exactly the inner vIOMMU\'s '
+                       '(%s; want %s)' % (tag, ranges(got), ranges(want)),
+                       got == want)
+        self.inner_view(case, stage)
+
+    # ---- the inner side, as the driver printed it ----
+    def inner_view(self, case, stage):
+        tag = '%s: inner' % stage
+        nc = case.json.get((stage, 'query-noncoherent-dma'))
+        ioasid = case.json.get((stage, 'query-ioasid'))
+        case.check('%s: QMP replied to query-ioasid and '
+                   'query-noncoherent-dma' % tag,
+                   isinstance(nc, dict) and 'return' in nc and
+                   isinstance(ioasid, dict) and 'return' in ioasid)
+        if not isinstance(nc, dict) or not isinstance(ioasid, dict):
+            return
+        devs = [d for d in nc.get('return', {}).get('devices', [])
+                if d.get('device', '').endswith('hostdev0')]
+        case.check('%s: query-noncoherent-dma lists hostdev0 with '
+                   'kvm-vfio-file %s' % (
+                       tag, json.dumps(devs[0].get('kvm-vfio-file'))
+                       if devs else '(no entry)'),
+                   devs and isinstance(devs[0].get('kvm-vfio-file'), dict))
+        if not case.sc:
+            return
+        spaces = [s for ctx in ioasid.get('return', [])
+                  if ctx.get('backend') == 'vfio-type1'
+                  for s in ctx.get('ioasids', [])
+                  if any(d.endswith('hostdev0') for d in s.get('devices', []))]
+        case.check('%s: query-ioasid: a vfio-type1 context with one IOASID '
+                   'holding hostdev0 (%d)' % (tag, len(spaces)),
+                   len(spaces) == 1)
+        if len(spaces) != 1:
+            return
+        maps = spaces[0].get('mappings', [])
+        case.check('%s: every mapping block-nosnoop (the host applies it)'
+                   % tag, maps and all(m.get('block-nosnoop') is True
+                                       for m in maps))
+        want = {i: r for i, _, r in case.expect.get(stage, [])}
+        got = {}
+        for m in maps:
+            for p in range(m['iova'], m['iova'] + m['size'], PG):
+                got[p] = m.get('requested-block-nosnoop')
+        case.check('%s: mappings and requested-block-nosnoop follow the '
+                   '%s (got %s; want %s)' % (
+                       tag, 'PGSNP' if 'scalable' in case.name else 'SNP',
+                       self.req_str(got), self.req_str(want)),
+                   got == want)
+
+    @staticmethod
+    def req_str(d):
+        on = {p for p, r in d.items() if r is True}
+        off = {p for p, r in d.items() if r is not True}
+        return 'requested %s, not %s' % (ranges(on), ranges(off))
+
+    # ---- the console ----
+    def line(self, line):
+        if not line.startswith('NESTED'):
+            return
+        self.lines.append(line)
+        if self.args.verbose_guest:
+            self.say('| ' + line[:300])
+        j = re.match(r'NESTED-JSON case=(\S+) stage=(\S+) cmd=(\S+) (.*)',
+                     line)
+        if j:
+            try:
+                reply = json.loads(j.group(4))
+            except ValueError:
+                reply = {'unparsed': j.group(4)}
+            if j.group(1) in self.cases:
+                self.cases[j.group(1)].json[(j.group(2), j.group(3))] = reply
+            self.say('inner %s %s %s: %s' % (j.group(1), j.group(2),
+                                             j.group(3), j.group(4)[:2000]))
+            return
+        m = re.match(r'NESTED (\S+)(.*)', line)
+        if not m:
+            return
+        kind, rest = m.group(1), m.group(2)
+        kv = dict(re.findall(r'(\S+?)=(\S+)', rest))
+        case = self.cases.get(kv.get('case'))
+        if kind == 'outer-ecap':
+            self.ecap = int(rest.strip(), 16)
+        elif kind == 'bound':
+            self.bound = kv.get('driver')
+            self.say(line)
+        elif kind == 'case-start' and case:
+            case.start = time.time()
+            self.cur = case
+        elif kind == 'check' and case:
+            what = re.search(r'what=(.*)', rest).group(1)
+            case.driver.append((kv.get('ok') == '1', what))
+        elif kind == 'expect' and case:
+            case.expect.setdefault(kv['stage'], []).append(
+                (int(kv['iova'], 16), int(kv['size'], 16),
+                 kv['requested'] == '1'))
+        elif kind == 'time' and case:
+            case.times[kv['what']] = int(kv['ms'])
+        elif kind == 'nosnoop-bytes' and case:
+            case.nosnoop_bytes = int(kv['bytes'])
+        elif kind == 'stderr' and case:
+            case.stderr.append(re.sub(r'^ case=\S+ ', '', rest))
+        elif kind == 'checkpoint' and case:
+            self.checkpoint(case, kv['stage'])
+            self.proc.stdin.write(b'\n')
+            self.proc.stdin.flush()
+        elif kind == 'case-end' and case:
+            case.ended = True
+            case.wall = time.time() - case.start
+        elif kind == 'done':
+            self.done = True
+        elif kind in ('error', 'note', 'guest', 'exit'):
+            self.say(line)
+
+    def finish_case(self, case):
+        """The checks that need the whole case"""
+        if not case.ended:
+            return
+        if not case.refuse:
+            want = ['pgsnp-on', 'final'] if case.name == 'scalable-sc-on' \
+                else ['final']
+            case.check('went through the checkpoints %s (%s)' % (
+                want, case.stages), case.stages == want)
+            nsb = 0 if self.outer_sc else NOSNOOP_FILL
+            case.check('NOSNOOP_BYTES %s after the no-snoop fill: %s (outer '
+                       'snoop-control=%s)' % (case.nosnoop_bytes, nsb,
+                                              'on' if self.outer_sc else
+                                              'off'),
+                       case.nosnoop_bytes == nsb)
+
+    def run(self):
+        a = self.args
+        tmp = tempfile.mkdtemp(prefix='ioasid-nested-')
+        qmp_path = os.path.join(tmp, 'qmp.sock')
+        sc = 'on' if self.outer_sc else 'off'
+        append = ('console=ttyS0 intel_iommu=on panic=-1 quiet '
+                  'nested_cases=%s' % ','.join(a.cases))
+        cmd = [os.path.join(a.obj, 'qemu-system-x86_64'), '-M', 'q35',
+               '-m', '1G', '-smp', '2', '-nodefaults', '-nographic',
+               '-serial', 'stdio', '-monitor', 'none', '-no-reboot',
+               '-kernel', os.path.join(a.guest, a.series, 'vmlinuz'),
+               '-initrd', os.path.join(a.guest, 'nested', 'initrd.img'),
+               '-append', append,
+               '-device', 'intel-iommu,caching-mode=on,snoop-control=%s' % sc,
+               '-device', 'ioasid-vfio,id=dev0,addr=04.0',
+               '-qmp', 'unix:%s,server=on,wait=off' % qmp_path]
+        self.say('=== outer snoop-control=%s: Linux %s, inner cases %s' % (
+            sc, a.series, ' '.join(a.cases)))
+        start = time.time()
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT)
+        self.qmp = QMP(qmp_path)
+        buf = b''
+        deadline = start + BOOT_TIMEOUT
+        timed_out = True
+        while time.time() < deadline:
+            r, _, _ = select.select([self.proc.stdout], [], [], 1)
+            if not r:
+                if self.proc.poll() is not None:
+                    timed_out = False
+                    break
+                continue
+            chunk = os.read(self.proc.stdout.fileno(), 65536)
+            if not chunk:
+                timed_out = False
+                break
+            buf += chunk
+            while b'\n' in buf:
+                raw, buf = buf.split(b'\n', 1)
+                line = raw.decode(errors='replace').strip()
+                if self.boot_time is None and line.startswith('NESTED'):
+                    self.boot_time = time.time() - start
+                self.line(line)
+        if timed_out:
+            self.proc.kill()
+            self.notes.append('the boot did not finish within %d s'
+                              % BOOT_TIMEOUT)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.total = time.time() - start
+        if self.ecap is None or bool(self.ecap & 0x80) != self.outer_sc:
+            self.notes.append('the guest reads outer ECAP %s, want SC=%d'
+                              % (hex(self.ecap or 0), self.outer_sc))
+        if self.bound != 'vfio-pci':
+            self.notes.append('dev0 bound to %s, not vfio-pci' % self.bound)
+        if not self.done:
+            self.notes.append('the inner driver did not finish')
+        for c in self.cases.values():
+            self.finish_case(c)
+        return self
+
+
+def report(boots, n0):
+    n = n0
+    failed = 0
+    for b in boots:
+        sc = 'on' if b.outer_sc else 'off'
+        for note in b.notes:
+            print('# outer snoop-control=%s: %s' % (sc, note))
+        for c in b.cases.values():
+            n += 1
+            ok = c.ok() and not b.notes
+            failed += not ok
+            name = '/nested/outer-sc=%s/inner=%s' % (sc, c.name)
+            print('# --- %s%s: %d driver checks, %d host checks, run %s ms '
+                  '(QEMU start %s ms), wall %.1f s' % (
+                      name, ' (must refuse)' if c.refuse else '',
+                      len(c.driver), len(c.host), c.times.get('run', '?'),
+                      c.times.get('first-answer', '?'), c.wall or -1))
+            for o, what in c.driver + c.host:
+                print('#   %s %s' % ('[ok]  ' if o else '[FAIL]', what))
+            if not c.ended:
+                print('#   [FAIL] the case did not end')
+            if not ok:
+                for line in c.stderr[:6]:
+                    print('#   stderr:%s' % line)
+            print('%s %d %s' % ('ok' if ok else 'not ok', n, name))
+    return n - n0, failed
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('obj')
+    ap.add_argument('guest')
+    ap.add_argument('--series', default='6.12')
+    ap.add_argument('--outer-sc', default='on,off')
+    ap.add_argument('--cases', default=','.join(CASES))
+    ap.add_argument('--verbose-guest', action='store_true')
+    a = ap.parse_args()
+    a.cases = a.cases.split(',')
+    for c in a.cases:
+        if c not in CASES:
+            ap.error('unknown case %s (cases: %s)' % (c, ', '.join(CASES)))
+    outer = [s == 'on' for s in a.outer_sc.split(',')]
+    print('1..%d' % (len(outer) * len(a.cases)))
+    start = time.time()
+    boots = []
+    n = failed = 0
+    for sc in outer:
+        b = Boot(a, sc).run()
+        boots.append(b)
+        k, f = report([b], n)
+        n += k
+        failed += f
+    print('# nested run times:')
+    for b in boots:
+        print('#   outer snoop-control=%s: boot to /init %.1f s, whole boot '
+              '%.1f s; inner runs (ms: run / QEMU start): %s' % (
+                  'on' if b.outer_sc else 'off', b.boot_time or -1, b.total,
+                  ', '.join('%s %s/%s' % (c.name, c.times.get('run', '?'),
+                                          c.times.get('first-answer', '?'))
+                            for c in b.cases.values())))
+    print('#   total %.1f s' % (time.time() - start))
+    print('# nested: %d passed, %d failed' % (n - failed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
