@@ -21,6 +21,10 @@ UPSTREAM_TESTS := $(addprefix tests/qtest/,intel-iommu-test qmp-cmd-test \
 	test-hmp device-introspect-test)
 # The guest bring-up matrix (real Linux guests under TCG), run last
 GUEST_MATRIX := $(SRC)/scripts/guest/matrix.sh
+# The nested VFIO matrix (our QEMU's vfio-pci on real Linux VFIO inside a
+# guest), after the guest matrix; its initramfs, booted with Linux 6.12
+NESTED := $(SRC)/scripts/guest/nested.py
+NESTED_SERIES := 6.12
 # The crash regression corpus: every past fuzzer crash, replayed
 CRASHERS := $(SRC)/scripts/fuzz/replay-crashers.py
 TESTS := $(OUR_TESTS) $(UPSTREAM_TESTS)
@@ -39,7 +43,7 @@ NINJA := flock $(BUILD)/.ninja-lock ninja
 
 .PHONY: all setup build configure check run demo bench checkpatch clean \
 	distclean guest-images build-sanitize check-sanitize build-fuzz fuzz \
-	fuzz-minimize
+	fuzz-minimize nested-image nested
 
 all: build
 
@@ -79,8 +83,21 @@ build: $(BUILD)/.configured
 guest-images: $(BUILD)/.setup-done
 	$(SUDO) $(SRC)/scripts/guest/build-images.sh $(GUEST)
 
-check: build guest-images
-	$(SRC)/scripts/run-tests.sh $(OBJ) $(TESTS) $(CRASHERS) $(GUEST_MATRIX)
+# The nested image (build/guest/nested/initrd.img): our QEMU binary, its
+# libraries and the inner driver in an initramfs; rebuilt when the binary,
+# the driver, its /init or the series' image changed
+nested-image: build guest-images
+	$(SUDO) $(SRC)/scripts/guest/nested-image.sh $(GUEST)/nested $(OBJ) \
+	    $(GUEST)/$(NESTED_SERIES)
+
+check: build guest-images nested-image
+	$(SRC)/scripts/run-tests.sh $(OBJ) $(TESTS) $(CRASHERS) $(GUEST_MATRIX) \
+	    $(NESTED)
+
+# The nested VFIO matrix alone (about 30 s): one outer boot per outer
+# snoop-control, every inner case in each (docs/devel/ioasid-nested.rst)
+nested: nested-image
+	/usr/bin/python3 $(NESTED) $(OBJ) $(GUEST) --series $(NESTED_SERIES)
 
 # The main job: boot Linux 6.12 behind intel-iommu with snoop control,
 # run both drivers, show the relay live from the host side.

@@ -12,7 +12,9 @@ set -u
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 obj=${1:?usage: matrix.sh BUILD_OBJ GUEST_DIR}
 guest=${2:?usage: matrix.sh BUILD_OBJ GUEST_DIR}
-series=$(cd "$guest" && ls -d */ 2>/dev/null | tr -d / | sort -V)
+# the kernel series (build-images.sh writes an abi file in each; the
+# nested image's directory has none)
+series=$(cd "$guest" && ls -d */abi 2>/dev/null | sed 's,/abi$,,' | sort -V)
 n=0
 failed=0
 total=$(( $(echo $series | wc -w) * 5 ))
