@@ -13,6 +13,8 @@
 #include "qemu/osdep.h"
 #include "libqtest.h"
 #include "libqos/ioasid-env.h"
+#include "qapi/error.h"
+#include "qobject/qjson.h"
 
 #define SLOT        4
 #define LINE        64
@@ -489,10 +491,13 @@ static void test_reset_counters(void)
     qiov_stop(d);
 }
 
-static void expect_qmp_error(QIoasidVfio *d, const char *cmd,
-                             const char *needle)
+/* x-ioasid-cpu-cache-op with @args fails, saying @needle */
+static void expect_op_error(QIoasidVfio *d, const char *needle,
+                            const char *args)
 {
-    QDict *rsp = qtest_qmp(d->qts, cmd);
+    QDict *rsp = qtest_qmp(d->qts, "{'execute': 'x-ioasid-cpu-cache-op', "
+                           "'arguments': %p}", qobject_from_json(args,
+                                                                 &error_abort));
     const char *desc;
 
     g_assert(qdict_haskey(rsp, "error"));
@@ -505,12 +510,9 @@ static void test_errors(void)
 {
     QIoasidVfio *d = strict_start(NULL, NULL);
 
-    expect_qmp_error(d, "{'execute': 'x-ioasid-cpu-cache-op', 'arguments': "
-                     "{'op': 'wbinvd', 'addr': 0}}", "give no 'addr'");
-    expect_qmp_error(d, "{'execute': 'x-ioasid-cpu-cache-op', 'arguments': "
-                     "{'op': 'clflush'}}", "needs the 'addr'");
-    expect_qmp_error(d, "{'execute': 'x-ioasid-cpu-cache-op', 'arguments': "
-                     "{'op': 'clwb', 'addr': 4276092928}}", "is not RAM");
+    expect_op_error(d, "give no 'addr'", "{'op': 'wbinvd', 'addr': 0}");
+    expect_op_error(d, "needs the 'addr'", "{'op': 'clflush'}");
+    expect_op_error(d, "is not RAM", "{'op': 'clwb', 'addr': 4276092928}");
     qiov_stop(d);
 
     qiov_expect_startup_error("-object ioasid,id=a,"
