@@ -232,6 +232,8 @@ class Boot:
             case.nosnoop_bytes = int(kv['bytes'])
         elif kind == 'stderr' and case:
             case.stderr.append(re.sub(r'^ case=\S+ ', '', rest))
+            if len(case.stderr) <= 4:
+                self.say('inner %s stderr: %s' % (case.name, case.stderr[-1]))
         elif kind == 'checkpoint' and case:
             self.checkpoint(case, kv['stage'])
             self.proc.stdin.write(b'\n')
@@ -372,7 +374,16 @@ def main():
     boots = []
     n = failed = 0
     for sc in outer:
-        b = Boot(a, sc).run()
+        b = Boot(a, sc)
+        try:
+            b.run()
+        except Exception as e:      # every case of the boot fails, counted
+            b.notes.append('the boot failed: %r' % e)
+            if getattr(b, 'proc', None) and b.proc.poll() is None:
+                b.proc.kill()
+                b.proc.wait()
+            if b.total is None:
+                b.total = -1
         boots.append(b)
         k, f = report([b], n)
         n += k
