@@ -14,7 +14,8 @@ export CCACHE_NOHASHDIR := 1
 # Our unit test and qtests, plus the upstream qtests our devices and
 # commands must keep passing (they exercise every device and every QMP/HMP
 # command).  Paths are relative to build/obj.
-OUR_TESTS := tests/unit/test-ioasid-soft-host tests/qtest/ioasid-vfio-test \
+OUR_TESTS := tests/unit/test-ioasid-soft-host tests/unit/test-ioasid-vfio-type1 \
+	tests/qtest/ioasid-vfio-test \
 	tests/qtest/ioasid-relay-test tests/qtest/ioasid-robust-test \
 	tests/qtest/ioasid-random-test tests/qtest/ioasid-cache-test
 UPSTREAM_TESTS := $(addprefix tests/qtest/,intel-iommu-test qmp-cmd-test \

@@ -92,6 +92,9 @@ static void ioasid_noncoherent_set(IOASIDNoncoherentDevice *dev,
     qapi_event_send_noncoherent_dma_changed(path, ioasid_noncoherent_id(dev),
                                             noncoherent,
                                             ioasid_noncoherent.registered);
+    if (dev->changed) {
+        dev->changed(dev);
+    }
 }
 
 static bool ioasid_noncoherent_wanted(IOASIDNoncoherentDevice *dev)
@@ -123,6 +126,8 @@ void ioasid_noncoherent_add(IOASIDNoncoherentDevice *dev, Object *owner,
     dev->nosnoop_enabled = dev->nosnoop_passes = false;
     dev->platform_nosnoop = dev->nosnoop_deny = false;
     dev->noncoherent = false;
+    dev->changed = NULL;
+    dev->kvm_vfio_file = NULL;
     dev->release_timer = timer_new_ms(QEMU_CLOCK_VIRTUAL,
                                       ioasid_noncoherent_release, dev);
     QTAILQ_INSERT_TAIL(&ioasid_noncoherent.devices, dev, next);
@@ -183,6 +188,9 @@ NoncoherentDmaInfo *qmp_query_noncoherent_dma(Error **errp)
             d->has_release_in_ms = true;
             d->release_in_ms = MAX(left, 0) / SCALE_MS;
         }
+        if (dev->kvm_vfio_file) {
+            d->kvm_vfio_file = dev->kvm_vfio_file(dev);
+        }
         QAPI_LIST_APPEND(tail, d);
     }
     info->cache = ioasid_cache_model_info();
@@ -213,6 +221,14 @@ void hmp_info_noncoherent_dma(Monitor *mon, const QDict *qdict)
         if (dev->has_release_in_ms) {
             monitor_printf(mon, " (held off: coherent in %" PRIu64 " ms)",
                            dev->release_in_ms);
+        }
+        if (dev->kvm_vfio_file) {
+            NoncoherentKvmVfioFile *f = dev->kvm_vfio_file;
+
+            monitor_printf(mon, "; KVM-VFIO %s: %s%s%s", f->file,
+                           f->added ? "added" : "held back",
+                           f->always ? " (always)" : "",
+                           f->kvm ? "" : " (no KVM)");
         }
         monitor_printf(mon, "\n");
     }

@@ -34,7 +34,8 @@ static QTAILQ_HEAD(, IOASIDBackend) ioasid_backends =
 
 static const char *ioasid_name(IOASIDBackend *be)
 {
-    return object_get_canonical_path_component(OBJECT(be)) ?: "(new)";
+    return be->name ?: object_get_canonical_path_component(OBJECT(be)) ?:
+           "(new)";
 }
 
 /* ---- The embedded software host behind the ops table ---- */
@@ -177,6 +178,7 @@ static void soft_query_mapping(const IOASIDSoftMappingInfo *m, void *opaque)
     info->read = m->flags & IOASID_DMA_MAP_FLAG_READ;
     info->write = m->flags & IOASID_DMA_MAP_FLAG_WRITE;
     info->block_nosnoop = m->flags & IOASID_DMA_MAP_FLAG_BLOCK_NOSNOOP;
+    info->requested_block_nosnoop = info->block_nosnoop;
     QAPI_LIST_APPEND(q->mtail, info);
 }
 
@@ -228,6 +230,7 @@ static IoasidSpaceInfoList *soft_query(IOASIDBackend *be, uint64_t first,
 
 const IOASIDHostOps ioasid_soft_host_ops = {
     .name = "embedded",
+    .backend = IOASID_HOST_BACKEND_EMBEDDED,
     .open = soft_open,
     .close = soft_close,
     .get_info = soft_get_info,
@@ -440,6 +443,9 @@ static void ioasid_complete(UserCreatable *uc, Error **errp)
         return;
     }
     QTAILQ_FOREACH(other, &ioasid_backends, next) {
+        if (other->name) {
+            continue;           /* a kernel context, on the platform's terms */
+        }
         if (other->cache_model != be->cache_model ||
             other->cache_size != be->cache_size) {
             error_setg(errp, "ioasid '%s' has cache-model=%s cache-size=%"
@@ -477,6 +483,29 @@ static void ioasid_complete(UserCreatable *uc, Error **errp)
         return;
     }
     QTAILQ_INSERT_TAIL(&ioasid_backends, be, next);
+}
+
+IOASIDBackend *ioasid_backend_new_kernel(const char *name,
+                                         const IOASIDHostOps *ops, void *host,
+                                         Error **errp)
+{
+    IOASIDBackend *be = IOASID(object_new(TYPE_IOASID));
+
+    be->name = g_strdup(name);
+    be->ops = ops;
+    be->host = host;
+    if (!ops->open(be, errp)) {
+        be->ops = NULL;
+        object_unref(OBJECT(be));
+        return NULL;
+    }
+    QTAILQ_INSERT_TAIL(&ioasid_backends, be, next);
+    return be;
+}
+
+void ioasid_backend_release(IOASIDBackend *be)
+{
+    object_unref(OBJECT(be));
 }
 
 static bool ioasid_can_be_deleted(UserCreatable *uc)
@@ -599,6 +628,7 @@ static void ioasid_finalize(Object *obj)
         be->ops->close(be);
     }
     g_hash_table_destroy(be->devices);
+    g_free(be->name);
 }
 
 static void ioasid_class_init(ObjectClass *oc, void *data)
@@ -695,6 +725,7 @@ IoasidContextInfoList *qmp_query_ioasid(const char *id, bool has_iova,
         }
         info = g_new0(IoasidContextInfo, 1);
         info->id = g_strdup(ioasid_name(be));
+        info->backend = be->ops->backend;
         info->host_snoop_control = be->host_snoop_control;
         info->platform_nosnoop = be->platform_nosnoop;
         info->enforce_snoop = be->enforce_snoop;

@@ -75,9 +75,6 @@ typedef struct IOASIDRelayMapping {
     uint32_t flags;
 } IOASIDRelayMapping;
 
-#define IOASID_RELAY_NOTIFIER_FLAGS \
-    (IOMMU_NOTIFIER_IOTLB_EVENTS | IOMMU_NOTIFIER_SNOOP_ATTR)
-
 /* The page-aligned part of @section, as [*iova, *end). */
 static bool ioasid_relay_section_range(IOASIDRelay *relay,
                                        MemoryRegionSection *section,
@@ -357,57 +354,74 @@ static void ioasid_relay_probe_notify(IOMMUNotifier *n, IOMMUTLBEntry *iotlb)
 }
 
 /*
- * Whether the relay can follow @iommu_mr: only intel-iommu relays the
- * guest's snoop bits (other vIOMMUs would accept the notifier and drop
- * them), and it must accept a snoop-relaying MAP notifier (caching mode,
- * no first stage).  Checked when the device is created rather than when
- * the guest first enables translation.
+ * Whether @iommu_mr accepts a notifier with @flags: probed by registering
+ * one that does nothing (the vIOMMU says why not), then unregistering it.
  */
-static bool ioasid_relay_check_iommu(IOASIDRelay *relay,
-                                     IOMMUMemoryRegion *iommu_mr, Error **errp)
+static bool ioasid_relay_probe_iommu(IOMMUMemoryRegion *iommu_mr,
+                                     IOMMUNotifierFlag flags, Error **errp)
 {
     IOMMUNotifier probe;
     int idx = memory_region_iommu_attrs_to_index(iommu_mr,
                                                  MEMTXATTRS_UNSPECIFIED);
 
-    if (!object_dynamic_cast(OBJECT(iommu_mr),
-                             TYPE_INTEL_IOMMU_MEMORY_REGION)) {
-        error_setg(errp, "%s: the vIOMMU in front of the device (%s) cannot "
-                   "relay the guest's snoop control to the host",
-                   relay->owner, object_get_typename(OBJECT(iommu_mr)));
-        error_append_hint(errp, "ioasid-vfio works behind intel-iommu, or "
-                          "with no vIOMMU.\n");
-        return false;
-    }
-    iommu_notifier_init(&probe, ioasid_relay_probe_notify,
-                        IOASID_RELAY_NOTIFIER_FLAGS, 0, HWADDR_MAX, idx);
+    iommu_notifier_init(&probe, ioasid_relay_probe_notify, flags, 0,
+                        HWADDR_MAX, idx);
     if (memory_region_register_iommu_notifier(MEMORY_REGION(iommu_mr),
                                               &probe, errp)) {
-        error_prepend(errp, "%s: intel-iommu refuses to report its mappings "
-                      "(it needs caching-mode=on, and x-flts=off): ",
-                      relay->owner);
         return false;
     }
     memory_region_unregister_iommu_notifier(MEMORY_REGION(iommu_mr), &probe);
     return true;
 }
 
-/* Check every IOMMU region of the address space below @mr. */
+/*
+ * Check every IOMMU region of the address space below @mr: that it accepts
+ * a notifier with @flags and, for the relay (@relay set), that it can
+ * follow it: only intel-iommu relays the guest's snoop bits (other vIOMMUs
+ * would accept the notifier and drop them), and it must accept a
+ * snoop-relaying MAP notifier (caching mode, no first stage).  Checked when
+ * the device is created rather than when the guest first enables
+ * translation.
+ */
 static bool ioasid_relay_check_viommu(IOASIDRelay *relay, MemoryRegion *mr,
-                                      Error **errp)
+                                      IOMMUNotifierFlag flags, Error **errp)
 {
     MemoryRegion *sub;
 
     if (memory_region_is_iommu(mr)) {
-        return ioasid_relay_check_iommu(relay, IOMMU_MEMORY_REGION(mr), errp);
+        if (relay && !object_dynamic_cast(OBJECT(mr),
+                                          TYPE_INTEL_IOMMU_MEMORY_REGION)) {
+            error_setg(errp, "%s: the vIOMMU in front of the device (%s) "
+                       "cannot relay the guest's snoop control to the host",
+                       relay->owner, object_get_typename(OBJECT(mr)));
+            error_append_hint(errp, "ioasid-vfio works behind intel-iommu, "
+                              "or with no vIOMMU.\n");
+            return false;
+        }
+        if (!ioasid_relay_probe_iommu(IOMMU_MEMORY_REGION(mr), flags, errp)) {
+            if (relay) {
+                error_prepend(errp, "%s: intel-iommu refuses to report its "
+                              "mappings (it needs caching-mode=on, and "
+                              "x-flts=off): ", relay->owner);
+            }
+            return false;
+        }
+        return true;
     }
     QTAILQ_FOREACH(sub, &mr->subregions, subregions_link) {
         /* aliases lead to guest memory, where no vIOMMU lives */
-        if (!sub->alias && !ioasid_relay_check_viommu(relay, sub, errp)) {
+        if (!sub->alias &&
+            !ioasid_relay_check_viommu(relay, sub, flags, errp)) {
             return false;
         }
     }
     return true;
+}
+
+bool ioasid_relay_viommu_accepts(AddressSpace *as, IOMMUNotifierFlag flags,
+                                 Error **errp)
+{
+    return ioasid_relay_check_viommu(NULL, as->root, flags, errp);
 }
 
 /* ---- the address space's sections ---- */
@@ -552,7 +566,8 @@ bool ioasid_relay_start(IOASIDRelay *relay, IOASIDBackend *be,
     }
     QLIST_INIT(&relay->giommus);
     if (as != &address_space_memory &&
-        !ioasid_relay_check_viommu(relay, as->root, errp)) {
+        !ioasid_relay_check_viommu(relay, as->root,
+                                   IOASID_RELAY_NOTIFIER_FLAGS, errp)) {
         g_free(relay->owner);
         relay->owner = NULL;
         return false;

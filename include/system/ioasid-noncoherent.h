@@ -12,6 +12,7 @@
 #include "qemu/queue.h"
 #include "qemu/timer.h"
 #include "qom/object.h"
+#include "qapi/qapi-types-ioasid.h"
 
 /*
  * One assigned device's standing, kept by the device and registered here.
@@ -27,6 +28,9 @@
  * (WBINVD must work before its first no-snoop DMA), but stops being so
  * only once they have stayed false for @holdoff_ms of virtual time.
  */
+/* The hold-off of devices that have no property for it (vfio-pci) */
+#define IOASID_NONCOHERENT_DEFAULT_HOLDOFF_MS 1000
+
 typedef struct IOASIDNoncoherentDevice {
     Object *owner;
     uint32_t holdoff_ms;
@@ -36,6 +40,14 @@ typedef struct IOASIDNoncoherentDevice {
     bool nosnoop_deny;
     bool noncoherent;
     QEMUTimer *release_timer;   /* pending while held off */
+    /*
+     * Optional, set by the owner after ioasid_noncoherent_add(): called
+     * when @noncoherent changed (a real device moves its KVM-VFIO file),
+     * and what query-noncoherent-dma says of that file.
+     */
+    void (*changed)(struct IOASIDNoncoherentDevice *dev);
+    NoncoherentKvmVfioFile *(*kvm_vfio_file)(
+        struct IOASIDNoncoherentDevice *dev);
     QTAILQ_ENTRY(IOASIDNoncoherentDevice) next;
 } IOASIDNoncoherentDevice;
 

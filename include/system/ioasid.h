@@ -9,6 +9,7 @@
 #ifndef SYSTEM_IOASID_H
 #define SYSTEM_IOASID_H
 
+#include "qemu/queue.h"
 #include "qom/object.h"
 #include "exec/hwaddr.h"
 #include "qapi/qapi-types-ioasid.h"
@@ -31,6 +32,7 @@ OBJECT_DECLARE_SIMPLE_TYPE(IOASIDBackend, IOASID)
  */
 typedef struct IOASIDHostOps {
     const char *name;
+    IoasidHostBackend backend;  /* for query-ioasid */
     bool (*open)(IOASIDBackend *be, Error **errp);
     void (*close)(IOASIDBackend *be);
     int (*get_info)(IOASIDBackend *be, struct ioasid_info *info);
@@ -72,6 +74,7 @@ struct IOASIDBackend {
     uint64_t cache_size;        /* of the strict cache model */
 
     /* state */
+    char *name;                 /* a kernel context's (not an -object) */
     const IOASIDHostOps *ops;
     void *host;                 /* the ops' own state */
     uint32_t next_dev_id;
@@ -86,6 +89,17 @@ extern const IOASIDHostOps ioasid_soft_host_ops;
  * use with default properties) when @id is NULL.
  */
 IOASIDBackend *ioasid_backend_find(const char *id, Error **errp);
+
+/*
+ * A context over a host kernel object the caller opened (a VFIO
+ * container): @ops with @host as their state, named @name in
+ * query-ioasid.  It is not an -object; the caller owns it and gives it
+ * back with ioasid_backend_release(), which calls @ops->close.
+ */
+IOASIDBackend *ioasid_backend_new_kernel(const char *name,
+                                         const IOASIDHostOps *ops, void *host,
+                                         Error **errp);
+void ioasid_backend_release(IOASIDBackend *be);
 
 /* Whether the host can force snooping / honours no-snoop */
 bool ioasid_backend_can_block_nosnoop(IOASIDBackend *be);

@@ -15,6 +15,10 @@
 
 typedef struct IOASIDRelayGuestIOMMU IOASIDRelayGuestIOMMU;
 
+/* What the relay asks of a vIOMMU: every MAP/UNMAP, with the snoop bits */
+#define IOASID_RELAY_NOTIFIER_FLAGS \
+    (IOMMU_NOTIFIER_IOTLB_EVENTS | IOMMU_NOTIFIER_SNOOP_ATTR)
+
 /* A run of contiguous vIOMMU events with equal flags, not yet sent. */
 typedef struct IOASIDRelayRun {
     bool map;                   /* MAP (else UNMAP) */
@@ -70,6 +74,12 @@ bool ioasid_relay_start(IOASIDRelay *relay, IOASIDBackend *be,
                         Error **errp);
 /* Stop mirroring, unmapping everything the relay mapped. */
 void ioasid_relay_stop(IOASIDRelay *relay);
+/*
+ * Whether every vIOMMU region of @as accepts an IOMMU notifier with
+ * @flags (if not, errp says why, in the vIOMMU's words).
+ */
+bool ioasid_relay_viommu_accepts(AddressSpace *as, IOMMUNotifierFlag flags,
+                                 Error **errp);
 /* Whether a vIOMMU translates for the device right now */
 bool ioasid_relay_translating(IOASIDRelay *relay);
 /*

@@ -1,0 +1,449 @@
+/*
+ * qemu-ioasid: the vfio-type1 host backend, with the kernel's answers
+ * injected
+ *
+ * Copyright (c) 2026 The qemu-ioasid authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * No VFIO here: a fake kernel records every ioctl and answers as a test
+ * says, and a fake guest RAM of two regions says where guest-physical
+ * addresses live.  Every decision of the backend is reached: the
+ * container's coherency answer (enforced, not, ioctl failure), the plan
+ * (upstream, relay, refuse), and each host call with the kernel accepting
+ * or failing.
+ */
+
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "qapi/qapi-types-ioasid.h"
+#include "system/ioasid-vfio-type1.h"
+#include <linux/vfio.h>
+
+#define CONTAINER_FD 42
+/* guest RAM: [0, 1M) read-write, [1M, 2M) read-only, nothing above */
+#define RAM_SPLIT 0x100000
+#define RAM_END 0x200000
+
+typedef struct FakeCall {
+    unsigned long request;
+    uint64_t iova, size, vaddr;
+    uint32_t flags;
+} FakeCall;
+
+typedef struct FakeKernel {
+    int cc_answer;              /* VFIO_CHECK_EXTENSION(VFIO_DMA_CC_IOMMU) */
+    int fail_map_at;            /* the n-th MAP_DMA (1-based) fails ... */
+    int map_errno;              /* ... with this */
+    int unmap_errno;            /* every UNMAP_DMA fails with this, if set */
+    int maps;
+    GArray *calls;
+    uint8_t low[RAM_SPLIT], high[RAM_SPLIT];   /* the two RAM regions */
+} FakeKernel;
+
+static FakeKernel fk;
+
+static int fake_ioctl(void *opaque, int fd, unsigned long request, void *arg)
+{
+    FakeCall c = { .request = request };
+
+    g_assert_cmpint(fd, ==, CONTAINER_FD);
+    if (request == VFIO_CHECK_EXTENSION) {
+        g_assert_cmpuint((uintptr_t)arg, ==, VFIO_DMA_CC_IOMMU);
+        g_array_append_val(fk.calls, c);
+        return fk.cc_answer;
+    }
+    if (request == VFIO_IOMMU_MAP_DMA) {
+        struct vfio_iommu_type1_dma_map *m = arg;
+
+        g_assert_cmpuint(m->argsz, ==, sizeof(*m));
+        c.iova = m->iova;
+        c.size = m->size;
+        c.vaddr = m->vaddr;
+        c.flags = m->flags;
+        g_array_append_val(fk.calls, c);
+        return ++fk.maps == fk.fail_map_at ? -fk.map_errno : 0;
+    }
+    if (request == VFIO_IOMMU_UNMAP_DMA) {
+        struct vfio_iommu_type1_dma_unmap *u = arg;
+
+        g_assert_cmpuint(u->argsz, ==, sizeof(*u));
+        c.iova = u->iova;
+        c.size = u->size;
+        g_array_append_val(fk.calls, c);
+        return fk.unmap_errno ? -fk.unmap_errno : 0;
+    }
+    g_assert_not_reached();
+}
+
+static void *fake_ram_ptr(void *opaque, hwaddr addr, hwaddr *len,
+                          bool *readonly)
+{
+    hwaddr end = addr < RAM_SPLIT ? RAM_SPLIT : RAM_END;
+
+    if (addr >= RAM_END) {
+        return NULL;
+    }
+    *len = MIN(*len, end - addr);
+    *readonly = addr >= RAM_SPLIT;
+    return addr < RAM_SPLIT ? &fk.low[addr] : &fk.high[addr - RAM_SPLIT];
+}
+
+static const IOASIDVfioKernel fake_kernel = {
+    .ioctl = fake_ioctl,
+    .ram_ptr = fake_ram_ptr,
+};
+
+static FakeCall *call(unsigned int i)
+{
+    g_assert_cmpuint(i, <, fk.calls->len);
+    return &g_array_index(fk.calls, FakeCall, i);
+}
+
+static void fake_reset(int cc_answer)
+{
+    if (fk.calls) {
+        g_array_free(fk.calls, true);
+    }
+    fk.calls = g_array_new(false, true, sizeof(FakeCall));
+    fk.cc_answer = cc_answer;
+    fk.fail_map_at = 0;
+    fk.map_errno = 0;
+    fk.unmap_errno = 0;
+    fk.maps = 0;
+}
+
+/* A context as ioasid_backend_new_kernel() makes it, without QOM */
+static IOASIDBackend *be_new(bool enforced, uint32_t max_mappings)
+{
+    IOASIDBackend *be = g_new0(IOASIDBackend, 1);
+    uint32_t ioasid = 0;
+
+    be->ops = &ioasid_vfio_type1_ops;
+    be->host = ioasid_vfio_type1_new(&fake_kernel, CONTAINER_FD, enforced,
+                                     true, 0x1000, max_mappings);
+    be->devices = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+    g_assert_true(be->ops->open(be, &error_abort));
+    g_assert_cmpint(be->ops->alloc(be, 0, &ioasid), ==, 0);
+    g_assert_cmpuint(ioasid, ==, 1);
+    return be;
+}
+
+static void be_free(IOASIDBackend *be)
+{
+    be->ops->close(be);
+    g_hash_table_destroy(be->devices);
+    g_free(be);
+}
+
+static uint64_t mapping_count(IOASIDBackend *be)
+{
+    uint64_t total, nosnoop;
+
+    g_assert_cmpint(be->ops->mapping_counts(be, 1, &total, &nosnoop), ==, 0);
+    return total;
+}
+
+#define RW (IOASID_DMA_MAP_FLAG_READ | IOASID_DMA_MAP_FLAG_WRITE)
+#define BLOCK IOASID_DMA_MAP_FLAG_BLOCK_NOSNOOP
+
+/* ---- the decisions ---- */
+
+static void test_coherency_answers(void)
+{
+    int err;
+
+    fake_reset(1);
+    g_assert_cmpint(ioasid_vfio_type1_coherency(&fake_kernel, CONTAINER_FD,
+                                                &err), ==,
+                    IOASID_VFIO_COHERENCY_ENFORCED);
+    g_assert_cmpint(err, ==, 0);
+    fake_reset(0);
+    g_assert_cmpint(ioasid_vfio_type1_coherency(&fake_kernel, CONTAINER_FD,
+                                                &err), ==,
+                    IOASID_VFIO_COHERENCY_NOT_ENFORCED);
+    fake_reset(-ENOTTY);
+    g_assert_cmpint(ioasid_vfio_type1_coherency(&fake_kernel, CONTAINER_FD,
+                                                &err), ==,
+                    IOASID_VFIO_COHERENCY_UNKNOWN);
+    g_assert_cmpint(err, ==, -ENOTTY);
+    g_assert_cmpuint(fk.calls->len, ==, 1);
+}
+
+static void test_plan(void)
+{
+    IOASIDVfioCoherency c;
+    Error *err = NULL;
+
+    /* Without a snoop-relaying vIOMMU: upstream, whatever the host says */
+    for (c = IOASID_VFIO_COHERENCY_ENFORCED;
+         c <= IOASID_VFIO_COHERENCY_UNKNOWN; c++) {
+        g_assert_cmpint(ioasid_vfio_type1_plan(false, c, -EIO, "dev",
+                                               &error_abort), ==,
+                        IOASID_VFIO_PLAN_UPSTREAM);
+    }
+    g_assert_cmpint(ioasid_vfio_type1_plan(true,
+                                           IOASID_VFIO_COHERENCY_ENFORCED, 0,
+                                           "dev", &error_abort), ==,
+                    IOASID_VFIO_PLAN_RELAY);
+
+    g_assert_cmpint(ioasid_vfio_type1_plan(true,
+                                           IOASID_VFIO_COHERENCY_NOT_ENFORCED,
+                                           0, "group 7", &err), ==,
+                    IOASID_VFIO_PLAN_REFUSE);
+    g_assert_nonnull(strstr(error_get_pretty(err), "group 7: "));
+    g_assert_nonnull(strstr(error_get_pretty(err), "snoop-control=on"));
+    g_assert_nonnull(strstr(error_get_pretty(err), "does not enforce"));
+    error_free(err);
+    err = NULL;
+
+    g_assert_cmpint(ioasid_vfio_type1_plan(true, IOASID_VFIO_COHERENCY_UNKNOWN,
+                                           -ENOTTY, "group 7", &err), ==,
+                    IOASID_VFIO_PLAN_REFUSE);
+    g_assert_nonnull(strstr(error_get_pretty(err), "could not say"));
+    g_assert_nonnull(strstr(error_get_pretty(err), strerror(ENOTTY)));
+    error_free(err);
+}
+
+/* ---- the host calls ---- */
+
+static void test_info(void)
+{
+    IOASIDBackend *be;
+    struct ioasid_info info = { .argsz = sizeof(info) };
+    uint32_t ioasid;
+
+    fake_reset(1);
+    be = be_new(true, 7);
+    g_assert_true(be->host_snoop_control);
+    g_assert_cmpint(be->enforce_snoop, ==, IOASID_ENFORCE_SNOOP_ON);
+    g_assert_cmpint(be->ops->get_info(be, &info), ==, 0);
+    g_assert_cmphex(info.flags, ==, IOASID_INFO_CAN_BLOCK_NOSNOOP |
+                    IOASID_INFO_PLATFORM_NOSNOOP);
+    g_assert_cmphex(info.pgsize_bitmap, ==, 0x1000);
+    g_assert_cmpuint(info.max_mappings, ==, 7);
+    /* one container, one address space */
+    g_assert_cmpint(be->ops->alloc(be, 0, &ioasid), ==, -ENOSPC);
+    be_free(be);
+
+    be = be_new(false, 7);
+    g_assert_false(be->host_snoop_control);
+    g_assert_cmpint(be->ops->get_info(be, &info), ==, 0);
+    g_assert_cmphex(info.flags, ==, IOASID_INFO_PLATFORM_NOSNOOP);
+    g_assert_cmpint(be->ops->free(be, 1), ==, 0);
+    g_assert_cmpint(be->ops->alloc(be, IOASID_ALLOC_ENFORCE_SNOOP, &ioasid),
+                    ==, -EOPNOTSUPP);
+    g_assert_cmpint(be->ops->alloc(be, 0x80, &ioasid), ==, -EINVAL);
+    g_assert_cmpint(be->ops->map_dma(be, 1, 0, 0x1000, 0, RW), ==, -ENOENT);
+    g_assert_cmpuint(fk.calls->len, ==, 0);
+    be_free(be);
+}
+
+static void test_map_splits_at_ram_regions(void)
+{
+    IOASIDBackend *be;
+    hwaddr unmapped;
+
+    fake_reset(1);
+    be = be_new(true, 100);
+    /* 64K on each side of the split: two kernel mappings */
+    g_assert_cmpint(be->ops->map_dma(be, 1, 0x40000000, 0x20000,
+                                     RAM_SPLIT - 0x10000, RW | BLOCK), ==, 0);
+    g_assert_cmpuint(fk.calls->len, ==, 2);
+    g_assert_cmpuint(call(0)->request, ==, VFIO_IOMMU_MAP_DMA);
+    g_assert_cmphex(call(0)->iova, ==, 0x40000000);
+    g_assert_cmphex(call(0)->size, ==, 0x10000);
+    g_assert_cmphex(call(0)->vaddr, ==,
+                    (uintptr_t)&fk.low[RAM_SPLIT - 0x10000]);
+    g_assert_cmphex(call(0)->flags, ==,
+                    VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE);
+    g_assert_cmphex(call(1)->iova, ==, 0x40010000);
+    g_assert_cmphex(call(1)->size, ==, 0x10000);
+    g_assert_cmphex(call(1)->vaddr, ==, (uintptr_t)&fk.high[0]);
+    /* read-only RAM is mapped read-only, whatever was asked */
+    g_assert_cmphex(call(1)->flags, ==, VFIO_DMA_MAP_FLAG_READ);
+    g_assert_cmpuint(mapping_count(be), ==, 1);
+
+    /* the same range again: no kernel call */
+    g_assert_cmpint(be->ops->map_dma(be, 1, 0x40010000, 0x1000, 0, RW), ==,
+                    -EEXIST);
+    g_assert_cmpuint(fk.calls->len, ==, 2);
+
+    /* unmapping part of it would split it: refused before the kernel */
+    g_assert_cmpint(be->ops->unmap_dma(be, 1, 0x40000000, 0x10000,
+                                       &unmapped), ==, -EINVAL);
+    g_assert_cmpuint(fk.calls->len, ==, 2);
+    g_assert_cmpuint(mapping_count(be), ==, 1);
+
+    /* unmapping a range covering it: one kernel call for both pieces */
+    g_assert_cmpint(be->ops->unmap_dma(be, 1, 0x3ff00000, 0x200000,
+                                       &unmapped), ==, 0);
+    g_assert_cmphex(unmapped, ==, 0x20000);
+    g_assert_cmpuint(fk.calls->len, ==, 3);
+    g_assert_cmpuint(call(2)->request, ==, VFIO_IOMMU_UNMAP_DMA);
+    g_assert_cmphex(call(2)->iova, ==, 0x3ff00000);
+    g_assert_cmphex(call(2)->size, ==, 0x200000);
+    g_assert_cmpuint(mapping_count(be), ==, 0);
+
+    /* nothing there: no kernel call */
+    g_assert_cmpint(be->ops->unmap_dma(be, 1, 0, 0x1000, &unmapped), ==, 0);
+    g_assert_cmphex(unmapped, ==, 0);
+    g_assert_cmpuint(fk.calls->len, ==, 3);
+    be_free(be);
+}
+
+static void test_map_failure_undoes_its_pieces(void)
+{
+    IOASIDBackend *be;
+    IoasidSpaceInfoList *q;
+
+    fake_reset(1);
+    be = be_new(true, 100);
+    fk.fail_map_at = 2;
+    fk.map_errno = ENOMEM;
+    g_assert_cmpint(be->ops->map_dma(be, 1, 0, 0x20000, RAM_SPLIT - 0x10000,
+                                     RW), ==, -ENOMEM);
+    /* map, map (fails), unmap of the first piece */
+    g_assert_cmpuint(fk.calls->len, ==, 3);
+    g_assert_cmpuint(call(2)->request, ==, VFIO_IOMMU_UNMAP_DMA);
+    g_assert_cmphex(call(2)->iova, ==, 0);
+    g_assert_cmphex(call(2)->size, ==, 0x10000);
+    g_assert_cmpuint(mapping_count(be), ==, 0);
+
+    /* the kernel's own limit is the relay's ENOSPC */
+    fk.fail_map_at = 3;
+    fk.map_errno = ENOSPC;
+    g_assert_cmpint(be->ops->map_dma(be, 1, 0, 0x1000, 0, RW), ==, -ENOSPC);
+
+    /* not RAM: no kernel call */
+    g_assert_cmpint(be->ops->map_dma(be, 1, 0, 0x1000, RAM_END, RW), ==,
+                    -EFAULT);
+    g_assert_cmpuint(fk.calls->len, ==, 4);
+    q = be->ops->query(be, 0, UINT64_MAX, 0);
+    g_assert_cmpuint(q->value->map_calls, ==, 3);
+    g_assert_cmpuint(q->value->failed_calls, ==, 3);
+    g_assert_cmpuint(q->value->quota_refused, ==, 1);
+    g_assert_cmpuint(q->value->mapping_count, ==, 0);
+    qapi_free_IoasidSpaceInfoList(q);
+    be_free(be);
+}
+
+static void test_limit_and_unmap_failure(void)
+{
+    IOASIDBackend *be;
+    hwaddr unmapped;
+
+    fake_reset(1);
+    be = be_new(true, 2);
+    g_assert_cmpint(be->ops->map_dma(be, 1, 0, 0x1000, 0, RW), ==, 0);
+    g_assert_cmpint(be->ops->map_dma(be, 1, 0x1000, 0x1000, 0x1000, RW), ==,
+                    0);
+    g_assert_cmpint(be->ops->map_dma(be, 1, 0x2000, 0x1000, 0x2000, RW), ==,
+                    -ENOSPC);
+    g_assert_cmpuint(fk.calls->len, ==, 2);
+
+    /* the kernel refuses the unmap: the mirror keeps what it still has */
+    fk.unmap_errno = EINVAL;
+    g_assert_cmpint(be->ops->unmap_dma(be, 1, 0, 0x2000, &unmapped), ==,
+                    -EINVAL);
+    g_assert_cmpuint(mapping_count(be), ==, 2);
+    fk.unmap_errno = 0;
+    g_assert_cmpint(be->ops->free(be, 1), ==, -EBUSY);
+    /* closing unmaps what is left */
+    be_free(be);
+    g_assert_cmpuint(call(fk.calls->len - 1)->request, ==,
+                     VFIO_IOMMU_UNMAP_DMA);
+}
+
+static void test_not_enforced_cannot_block(void)
+{
+    IOASIDBackend *be;
+    uint64_t total, nosnoop;
+
+    fake_reset(0);
+    be = be_new(false, 100);
+    g_assert_cmpint(be->ops->map_dma(be, 1, 0, 0x1000, 0, RW | BLOCK), ==,
+                    -EOPNOTSUPP);
+    g_assert_cmpuint(fk.calls->len, ==, 0);
+    g_assert_cmpint(be->ops->map_dma(be, 1, 0, 0x1000, 0, RW), ==, 0);
+    g_assert_cmpint(be->ops->mapping_counts(be, 1, &total, &nosnoop), ==, 0);
+    g_assert_cmpuint(total, ==, 1);
+    g_assert_cmpuint(nosnoop, ==, 1);
+    be_free(be);
+}
+
+/* query-ioasid: what the guest asked, and what the host applies */
+static void test_query_asked_and_applied(void)
+{
+    IOASIDBackend *be;
+    IoasidSpaceInfoList *q;
+    IoasidMappingInfoList *m;
+    uint64_t total, nosnoop;
+
+    fake_reset(1);
+    be = be_new(true, 100);
+    g_hash_table_insert(be->devices, GUINT_TO_POINTER(5),
+                        g_strdup("/machine/peripheral/hostdev0"));
+    g_assert_cmpint(be->ops->attach(be, 1, 5), ==, 0);
+    g_assert_cmpint(be->ops->attach(be, 1, 5), ==, -EBUSY);
+    g_assert_cmpint(be->ops->map_dma(be, 1, 0x1000, 0x1000, 0, RW | BLOCK),
+                    ==, 0);
+    g_assert_cmpint(be->ops->map_dma(be, 1, 0x3000, 0x2000, 0x4000, RW), ==,
+                    0);
+    g_assert_cmpint(be->ops->mapping_counts(be, 1, &total, &nosnoop), ==, 0);
+    g_assert_cmpuint(total, ==, 2);
+    g_assert_cmpuint(nosnoop, ==, 0);       /* the kernel snoops them all */
+
+    q = be->ops->query(be, 0, UINT64_MAX, 0);
+    g_assert_nonnull(q);
+    g_assert_null(q->next);
+    g_assert_cmpuint(q->value->ioasid, ==, 1);
+    g_assert_true(q->value->enforce_snoop);
+    g_assert_cmpstr(q->value->devices->value, ==,
+                    "/machine/peripheral/hostdev0");
+    m = q->value->mappings;
+    g_assert_cmphex(m->value->iova, ==, 0x1000);
+    g_assert_true(m->value->requested_block_nosnoop);
+    g_assert_true(m->value->block_nosnoop);
+    m = m->next;
+    g_assert_cmphex(m->value->iova, ==, 0x3000);
+    g_assert_cmphex(m->value->size, ==, 0x2000);
+    g_assert_cmphex(m->value->addr, ==, 0x4000);
+    g_assert_false(m->value->requested_block_nosnoop);
+    g_assert_true(m->value->block_nosnoop);        /* stricter than asked */
+    g_assert_null(m->next);
+    qapi_free_IoasidSpaceInfoList(q);
+
+    /* a window, and a count */
+    q = be->ops->query(be, 0x3000, 0x3fff, 0);
+    g_assert_cmphex(q->value->mappings->value->iova, ==, 0x3000);
+    g_assert_null(q->value->mappings->next);
+    qapi_free_IoasidSpaceInfoList(q);
+    q = be->ops->query(be, 0, UINT64_MAX, 1);
+    g_assert_null(q->value->mappings->next);
+    qapi_free_IoasidSpaceInfoList(q);
+
+    g_assert_cmpint(be->ops->detach(be, 1, 5), ==, 0);
+    g_assert_cmpint(be->ops->detach(be, 1, 5), ==, -ENODEV);
+    be_free(be);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/ioasid-vfio-type1/coherency-answers",
+                    test_coherency_answers);
+    g_test_add_func("/ioasid-vfio-type1/plan", test_plan);
+    g_test_add_func("/ioasid-vfio-type1/info", test_info);
+    g_test_add_func("/ioasid-vfio-type1/map-splits-at-ram-regions",
+                    test_map_splits_at_ram_regions);
+    g_test_add_func("/ioasid-vfio-type1/map-failure-undoes-its-pieces",
+                    test_map_failure_undoes_its_pieces);
+    g_test_add_func("/ioasid-vfio-type1/limit-and-unmap-failure",
+                    test_limit_and_unmap_failure);
+    g_test_add_func("/ioasid-vfio-type1/not-enforced-cannot-block",
+                    test_not_enforced_cannot_block);
+    g_test_add_func("/ioasid-vfio-type1/query-asked-and-applied",
+                    test_query_asked_and_applied);
+    return g_test_run();
+}
