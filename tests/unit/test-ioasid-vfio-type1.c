@@ -332,6 +332,7 @@ static void test_limit_and_unmap_failure(void)
 {
     IOASIDBackend *be;
     hwaddr unmapped;
+    unsigned int before, i;
 
     fake_reset(1);
     be = be_new(true, 2);
@@ -349,10 +350,15 @@ static void test_limit_and_unmap_failure(void)
     g_assert_cmpuint(mapping_count(be), ==, 2);
     fk.unmap_errno = 0;
     g_assert_cmpint(be->ops->free(be, 1), ==, -EBUSY);
-    /* closing unmaps what is left */
+    /* closing unmaps what is left, one kernel call per mapping */
+    before = fk.calls->len;
     be_free(be);
-    g_assert_cmpuint(call(fk.calls->len - 1)->request, ==,
-                     VFIO_IOMMU_UNMAP_DMA);
+    g_assert_cmpuint(fk.calls->len, ==, before + 2);
+    for (i = before; i < before + 2; i++) {
+        g_assert_cmpuint(call(i)->request, ==, VFIO_IOMMU_UNMAP_DMA);
+        g_assert_cmphex(call(i)->size, ==, 0x1000);
+    }
+    g_assert_cmphex(call(before)->iova ^ call(before + 1)->iova, ==, 0x1000);
 }
 
 static void test_not_enforced_cannot_block(void)
