@@ -754,9 +754,10 @@ void hmp_info_ioasid(Monitor *mon, const QDict *qdict)
         IoasidContextInfo *ctx = c->value;
         IoasidSpaceInfoList *s;
 
-        monitor_printf(mon, "context %s: host-snoop-control=%s "
+        monitor_printf(mon, "context %s (%s): host-snoop-control=%s "
                        "platform-nosnoop=%s enforce-snoop=%s "
                        "max-mappings=%" PRIu32 "\n", ctx->id,
+                       IoasidHostBackend_str(ctx->backend),
                        ctx->host_snoop_control ? "on" : "off",
                        ctx->platform_nosnoop ? "on" : "off",
                        IoasidEnforceSnoop_str(ctx->enforce_snoop),
@@ -781,10 +782,13 @@ void hmp_info_ioasid(Monitor *mon, const QDict *qdict)
                 IoasidMappingInfo *mi = m->value;
 
                 monitor_printf(mon, "    0x%016" PRIx64 "-0x%016" PRIx64
-                               " -> 0x%016" PRIx64 " %c%c%s\n", mi->iova,
+                               " -> 0x%016" PRIx64 " %c%c%s%s\n", mi->iova,
                                mi->iova + mi->size - 1, mi->addr,
                                mi->read ? 'r' : '-', mi->write ? 'w' : '-',
-                               mi->block_nosnoop ? " block-nosnoop" : "");
+                               mi->block_nosnoop ? " block-nosnoop" : "",
+                               mi->block_nosnoop &&
+                               !mi->requested_block_nosnoop ?
+                               " (forced: not asked)" : "");
             }
         }
     }
