@@ -11,7 +11,11 @@
  *
  *   inner-driver QEMU FIRMWARE_DIR CASE...
  *
- * CASE: none, legacy-sc-off, legacy-sc-on, scalable-sc-off, scalable-sc-on.
+ * CASE: none, legacy-sc-off, legacy-sc-on, scalable-sc-off, scalable-sc-on,
+ * hotplug-legacy-sc-on (the inner QEMU starts without the device, behind a
+ * root port, and QMP device_add brings it).  In the none case the driver
+ * also clears and sets Enable No Snoop and steps the inner virtual clock
+ * through the noncoherent hold-off.
  * Every output line for the host starts with "NESTED".  At each checkpoint
  * the driver waits for a line on stdin (the console): meanwhile the host
  * reads the outer QEMU's state.
@@ -81,6 +85,16 @@
 #define NPAGES          8
 #define PG              ((uint64_t)4096)
 #define DID             1
+#define HOTPLUG_BUS     1               /* behind the inner root port */
+#define RP_SLOT         4               /* the root port's slot, bus 0 */
+
+/* PCI configuration space */
+#define PCI_STATUS_CAPS     (1u << 4)
+#define PCI_CAP_PTR         0x34
+#define PCI_CAP_ID_EXP      0x10
+#define PCI_EXP_DEVCTL      8
+#define DEVCTL_NOSNOOP_EN   (1u << 11)
+#define HOLDOFF_MS          1000    /* IOASID_NONCOHERENT_DEFAULT_HOLDOFF_MS */
 
 /* intel-iommu registers and bits (10.4) */
 #define VTD_BASE        UINT64_C(0xfed90000)
@@ -123,14 +137,16 @@ typedef struct Case {
     bool viommu;
     bool scalable;
     bool sc;
+    bool hotplug;
 } Case;
 
 static const Case cases[] = {
-    { "none", false, false, false },
-    { "legacy-sc-off", true, false, false },
-    { "legacy-sc-on", true, false, true },
-    { "scalable-sc-off", true, true, false },
-    { "scalable-sc-on", true, true, true },
+    { "none", false, false, false, false },
+    { "legacy-sc-off", true, false, false, false },
+    { "legacy-sc-on", true, false, true, false },
+    { "scalable-sc-off", true, true, false, false },
+    { "scalable-sc-on", true, true, true, false },
+    { "hotplug-legacy-sc-on", true, false, true, true },
 };
 
 typedef struct Inner {
@@ -141,7 +157,7 @@ typedef struct Inner {
     char rbuf[1 << 18];          /* qtest input not yet consumed */
     size_t rlen;
     /* the inner guest */
-    unsigned devfn;
+    unsigned bus, devfn;
     /* VT-d */
     uint64_t next_page, root, top, pe, iq, wait_status;
     uint32_t iq_tail, wait_seq;
@@ -359,17 +375,54 @@ static void memread(Inner *in, uint64_t a, uint8_t *data, size_t len)
     }
 }
 
-/* PCI configuration through 0xcf8/0xcfc, bus 0 */
-static uint32_t cfg_readl(Inner *in, unsigned devfn, unsigned off)
+/* PCI configuration through 0xcf8/0xcfc; @bdf is bus << 8 | devfn */
+static uint32_t cfg_readl(Inner *in, unsigned bdf, unsigned off)
 {
-    qt(in, "outl 0xcf8 0x%x", 0x80000000u | devfn << 8 | off);
+    qt(in, "outl 0xcf8 0x%x", 0x80000000u | bdf << 8 | off);
     return qt_num(in, "inl 0xcfc");
 }
 
-static void cfg_writel(Inner *in, unsigned devfn, unsigned off, uint32_t v)
+static void cfg_writel(Inner *in, unsigned bdf, unsigned off, uint32_t v)
 {
-    qt(in, "outl 0xcf8 0x%x", 0x80000000u | devfn << 8 | off);
+    qt(in, "outl 0xcf8 0x%x", 0x80000000u | bdf << 8 | off);
     qt(in, "outl 0xcfc 0x%x", v);
+}
+
+static uint16_t cfg_readw(Inner *in, unsigned bdf, unsigned off)
+{
+    qt(in, "outl 0xcf8 0x%x", 0x80000000u | bdf << 8 | (off & ~3u));
+    return qt_num(in, "inw 0x%x", 0xcfc + (off & 2));
+}
+
+static void cfg_writew(Inner *in, unsigned bdf, unsigned off, uint16_t v)
+{
+    qt(in, "outl 0xcf8 0x%x", 0x80000000u | bdf << 8 | (off & ~3u));
+    qt(in, "outw 0x%x 0x%x", 0xcfc + (off & 2), v);
+}
+
+/* The offset of capability @id in the list, or 0 */
+static unsigned find_cap(Inner *in, unsigned bdf, unsigned id)
+{
+    unsigned pos, n;
+
+    if (!(cfg_readw(in, bdf, 0x06) & PCI_STATUS_CAPS)) {
+        return 0;
+    }
+    pos = cfg_readl(in, bdf, PCI_CAP_PTR) & 0xfc;
+    for (n = 0; pos && n < 48; n++) {
+        uint32_t hdr = cfg_readl(in, bdf, pos);
+
+        if ((hdr & 0xff) == id) {
+            return pos;
+        }
+        pos = (hdr >> 8) & 0xfc;
+    }
+    return 0;
+}
+
+static unsigned bdf(Inner *in)
+{
+    return in->bus << 8 | in->devfn;
 }
 
 /* ---- QMP ---- */
@@ -378,21 +431,27 @@ static char qmp_buf[1 << 20];
 static size_t qmp_len;
 static char qmp_line[1 << 20];
 
-static const char *qmp_cmd(Inner *in, const char *cmd)
+/* Send one QMP request (a JSON object and a newline); returns the reply */
+static const char *qmp_req(Inner *in, const char *req)
 {
-    char req[256];
-
-    snprintf(req, sizeof(req), "{\"execute\": \"%s\"}\n", cmd);
     write_all(in, in->qmp, req, strlen(req));
     for (;;) {
         if (!read_line(in->qmp, qmp_buf, &qmp_len, sizeof(qmp_buf),
                        qmp_line, sizeof(qmp_line))) {
-            fail(in, "qmp: no answer to %s", cmd);
+            fail(in, "qmp: no answer to %s", req);
         }
         if (!strstr(qmp_line, "\"event\"")) {
             return qmp_line;
         }
     }
+}
+
+static const char *qmp_cmd(Inner *in, const char *cmd)
+{
+    char req[256];
+
+    snprintf(req, sizeof(req), "{\"execute\": \"%s\"}\n", cmd);
+    return qmp_req(in, req);
 }
 
 static void qmp_connect(Inner *in)
@@ -424,6 +483,12 @@ static void qmp_connect(Inner *in)
 }
 
 /* Print the inner QEMU's view, for the host to check */
+static void show_json(Inner *in, const char *stage, const char *cmd)
+{
+    printf("NESTED-JSON case=%s stage=%s cmd=%s %s\n", in->c->name, stage,
+           cmd, qmp_cmd(in, cmd));
+}
+
 static void show_inner(Inner *in, const char *stage)
 {
     static const char *const cmds[] = {
@@ -494,7 +559,12 @@ static void start_inner(Inner *in)
         argv[n++] = viommu;
     }
     argv[n++] = "-device";
-    argv[n++] = "vfio-pci,host=" HOST_BDF ",id=hostdev0";
+    if (c->hotplug) {
+        /* the device comes later, through device_add */
+        argv[n++] = "pcie-root-port,id=rp0,chassis=1,addr=04.0";
+    } else {
+        argv[n++] = "vfio-pci,host=" HOST_BDF ",id=hostdev0";
+    }
     argv[n++] = "-qmp";
     argv[n++] = "unix:" QMP_PATH ",server=on,wait=off";
     argv[n] = NULL;
@@ -721,7 +791,7 @@ static void viommu_setup(Inner *in)
                (BUF_GPA + i * PG) | SL_RW | (in->snp[i] ? SL_SNP : 0));
     }
     ctx = alloc_page(in);
-    writeq(in, in->root, ctx | 1);
+    writeq(in, in->root + 16 * in->bus, ctx | 1);
     if (!c->scalable) {
         ce = ctx + 16 * in->devfn;
         /* hi: AW=2 (48-bit, 4-level), DID; lo: SLPTPTR, TT=0, P */
@@ -812,33 +882,53 @@ static uint32_t dma(Inner *in, uint32_t op, uint64_t src, uint64_t dst,
     return st & 0xffff;
 }
 
+/*
+ * The hot-plug case's root port (bus 0, slot RP_SLOT): secondary bus
+ * HOTPLUG_BUS, a memory window of 1 MiB at BAR0_ADDR, no I/O and no
+ * prefetchable window, memory space and bus master on
+ */
+static void root_port_setup(Inner *in)
+{
+    unsigned rp = RP_SLOT << 3;
+
+    cfg_writel(in, rp, 0x18, HOTPLUG_BUS << 16 | HOTPLUG_BUS << 8);
+    cfg_writew(in, rp, 0x1c, 0x00f0);
+    cfg_writel(in, rp, 0x20, (BAR0_ADDR >> 16) << 16 | BAR0_ADDR >> 16);
+    cfg_writel(in, rp, 0x24, 0x0000fff0);
+    cfg_writew(in, rp, 0x04, 0x6);
+}
+
 static bool pci_setup(Inner *in)
 {
     unsigned slot;
     uint32_t bar;
 
+    if (in->c->hotplug) {
+        root_port_setup(in);
+        in->bus = HOTPLUG_BUS;
+    }
     for (slot = 0; slot < 32; slot++) {
-        if (cfg_readl(in, slot << 3, 0) ==
+        if (cfg_readl(in, in->bus << 8 | slot << 3, 0) ==
             (DEV_DEVICE << 16 | DEV_VENDOR)) {
             break;
         }
     }
     check(in, slot < 32, "the inner guest sees the device (vendor 0x%x "
-          "device 0x%x) on bus 0", DEV_VENDOR, DEV_DEVICE);
+          "device 0x%x) on bus %u", DEV_VENDOR, DEV_DEVICE, in->bus);
     if (slot == 32) {
         return false;
     }
     in->devfn = slot << 3;
-    cfg_writel(in, in->devfn, 0x10, BAR0_ADDR);
-    bar = cfg_readl(in, in->devfn, 0x10);
+    cfg_writel(in, bdf(in), 0x10, BAR0_ADDR);
+    bar = cfg_readl(in, bdf(in), 0x10);
     if ((bar & 6) == 4) {       /* 64-bit BAR */
-        cfg_writel(in, in->devfn, 0x14, 0);
+        cfg_writel(in, bdf(in), 0x14, 0);
     }
     /* Command: memory space and bus master */
-    cfg_writel(in, in->devfn, 0x04,
-               (cfg_readl(in, in->devfn, 0x04) & ~0xffffu) | 0x6);
-    printf("NESTED note case=%s device at 00:%02x.0, BAR0 0x%x\n",
-           in->c->name, slot, cfg_readl(in, in->devfn, 0x10));
+    cfg_writel(in, bdf(in), 0x04,
+               (cfg_readl(in, bdf(in), 0x04) & ~0xffffu) | 0x6);
+    printf("NESTED note case=%s device at %02x:%02x.0, BAR0 0x%x\n",
+           in->c->name, in->bus, slot, cfg_readl(in, bdf(in), 0x10));
     return true;
 }
 
@@ -886,10 +976,105 @@ static void fault_check(Inner *in, uint64_t iova, const char *why)
           "FAULT_ADDR 0x%" PRIx64, why, iova, st, STATUS_NO_MAP, fa);
 }
 
+/*
+ * Condition (a) and the hold-off: the guest clears Enable No Snoop in the
+ * device's Device Control, found through the capability list.  The device
+ * stays noncoherent for the hold-off of virtual time (which stands still
+ * under qtest until clock_step), then turns coherent and its KVM-VFIO file
+ * is dropped; setting the bit again makes it noncoherent at once.  The host
+ * checks the inner replies and, at the checkpoints, the outer device's
+ * Enable No Snoop; the driver checks that the device obeys the bit.
+ */
+static void nosnoop_holdoff(Inner *in)
+{
+    unsigned exp = find_cap(in, bdf(in), PCI_CAP_ID_EXP);
+    uint32_t len = NPAGES * PG;
+    uint64_t nsb;
+    uint16_t devctl;
+
+    check(in, exp, "the PCI Express capability is in the capability list "
+          "(at 0x%x)", exp);
+    if (!exp) {
+        return;
+    }
+    devctl = cfg_readw(in, bdf(in), exp + PCI_EXP_DEVCTL);
+    check(in, devctl & DEVCTL_NOSNOOP_EN, "Device Control 0x%04x has Enable "
+          "No Snoop", devctl);
+    cfg_writew(in, bdf(in), exp + PCI_EXP_DEVCTL, devctl & ~DEVCTL_NOSNOOP_EN);
+    check(in, !(cfg_readw(in, bdf(in), exp + PCI_EXP_DEVCTL) &
+                DEVCTL_NOSNOOP_EN),
+          "Enable No Snoop reads 0 once the guest cleared it");
+    show_inner(in, "nosnoop-cleared");
+    checkpoint(in, "nosnoop-cleared");
+    nsb = bar_readq(in, REG_NOSNOOP);
+    dma_checks(in, BUF_GPA, BUF_GPA, "Enable No Snoop 0", 4);
+    nsb = bar_readq(in, REG_NOSNOOP) - nsb;
+    check(in, nsb == 0, "Enable No Snoop 0: the no-snoop fill adds %" PRIu64
+          " to NOSNOOP_BYTES (want 0: the device saw the bit clear)", nsb);
+    qt(in, "clock_step %" PRIu64, (uint64_t)(HOLDOFF_MS - 1) * 1000000);
+    show_json(in, "holdoff-999ms", "query-noncoherent-dma");
+    qt(in, "clock_step %" PRIu64, (uint64_t)2 * 1000000);
+    show_json(in, "holdoff-1001ms", "query-noncoherent-dma");
+    cfg_writew(in, bdf(in), exp + PCI_EXP_DEVCTL, devctl | DEVCTL_NOSNOOP_EN);
+    show_inner(in, "nosnoop-set");
+    checkpoint(in, "nosnoop-set");
+    nsb = bar_readq(in, REG_NOSNOOP);
+    dma_checks(in, BUF_GPA, BUF_GPA, "Enable No Snoop 1", 5);
+    nsb = bar_readq(in, REG_NOSNOOP) - nsb;
+    check(in, nsb == (outer_sc ? 0 : len), "Enable No Snoop 1: the no-snoop "
+          "fill adds %" PRIu64 " to NOSNOOP_BYTES (want %u: outer "
+          "snoop-control=%s)", nsb, outer_sc ? 0 : len,
+          outer_sc ? "on" : "off");
+}
+
+#define HOTPLUG_REQ \
+    "{\"execute\": \"device_add\", \"arguments\": {\"driver\": " \
+    "\"vfio-pci\", \"host\": \"" HOST_BDF "\", \"id\": \"hostdev0\", " \
+    "\"bus\": \"rp0\"}}\n"
+
+static bool hotplug_refused(const char *r)
+{
+    return strstr(r, "\"error\"") &&
+           (strstr(r, HOST_BDF) || strstr(r, "group")) &&
+           strstr(r, "does not enforce");
+}
+
+/*
+ * Hot-plug the device into the inner root port.  With snoop control on a
+ * host that does not enforce snoop it must be refused, the QEMU going on;
+ * otherwise it must come.  Returns whether it came.
+ */
+static bool hotplug(Inner *in, bool refuse)
+{
+    static char r[4096];
+
+    snprintf(r, sizeof(r), "%s", qmp_req(in, HOTPLUG_REQ));
+    printf("NESTED-JSON case=%s stage=hotplug cmd=device_add %s\n",
+           in->c->name, r);
+    if (!refuse) {
+        check(in, strstr(r, "\"return\": {}"), "QMP device_add vfio-pci,"
+              "host=" HOST_BDF " succeeds: %.300s", r);
+        show_inner(in, "hotplugged");
+        return strstr(r, "\"return\": {}");
+    }
+    check(in, hotplug_refused(r), "QMP device_add vfio-pci,host=" HOST_BDF
+          " is refused, naming the device (or its group) and \"does not "
+          "enforce\": %.400s", r);
+    snprintf(r, sizeof(r), "%s", qmp_req(in, HOTPLUG_REQ));
+    check(in, hotplug_refused(r), "a second device_add is refused for the "
+          "same reason (the first one let the group go): %.300s", r);
+    snprintf(r, sizeof(r), "%s", qmp_cmd(in, "query-status"));
+    check(in, strstr(r, "\"return\"") && strstr(r, "\"running\""),
+          "the inner QEMU still answers: query-status %.200s", r);
+    show_inner(in, "refused");
+    return false;
+}
+
 static void run_case(Inner *in)
 {
     const Case *c = in->c;
     bool refuse = c->sc && !outer_sc;
+    bool refuse_start = refuse && !c->hotplug;
     double t0 = now();
     volatile double t1 = t0;            /* volatile: read after longjmp */
     volatile bool quit_sent = false;    /* volatile: read after longjmp */
@@ -913,11 +1098,12 @@ static void run_case(Inner *in)
     t1 = now();
     printf("NESTED time case=%s what=first-answer ms=%.0f\n", c->name,
            (t1 - t0) * 1000);
-    if (refuse) {
+    if (refuse_start) {
         /* if it does start, go on: it must not abort at translation time */
         check(in, !started, "the inner QEMU refuses to start");
     } else {
-        check(in, started, "the inner QEMU starts (vfio-pci realizes)");
+        check(in, started, c->hotplug ? "the inner QEMU starts (no device)"
+              : "the inner QEMU starts (vfio-pci realizes)");
     }
     if (!started) {
         goto out;
@@ -928,6 +1114,9 @@ static void run_case(Inner *in)
 
         check(in, !!(ecap & 0x80) == c->sc, "inner ECAP.SC=%d (ECAP 0x%"
               PRIx64 ")", c->sc, ecap);
+    }
+    if (c->hotplug && !hotplug(in, refuse)) {
+        goto quit;
     }
     if (!pci_setup(in)) {
         goto quit;
@@ -966,6 +1155,9 @@ static void run_case(Inner *in)
     printf("NESTED nosnoop-bytes case=%s bytes=%" PRIu64 "\n", c->name, nsb);
     show_inner(in, "final");
     checkpoint(in, "final");
+    if (!c->viommu) {
+        nosnoop_holdoff(in);
+    }
 
 quit:
     t1 = now();
@@ -994,7 +1186,7 @@ out:
             check(in, false, "the inner QEMU exits normally: killed by "
                   "signal %d%s", WTERMSIG(status),
                   WTERMSIG(status) == SIGABRT ? " (abort)" : "");
-        } else if (refuse && !started) {
+        } else if (refuse_start && !started) {
             check(in, WEXITSTATUS(status) == 1,
                   "the inner QEMU refuses snoop-control=on over a host "
                   "that does not enforce snoop: exit status %d (want 1)",

@@ -6,11 +6,14 @@ The outer QEMU (our build) boots Linux 6.12 behind intel-iommu with
 -device ioasid-vfio; the nested image (scripts/guest/nested-image.sh)
 binds the device to vfio-pci and runs the same QEMU binary on it, under
 qtest, once per inner case (guest/nested/inner-driver.c): no inner
-vIOMMU, legacy and scalable intel-iommu with snoop control off and on.
-The driver checks the data, the faults and the inner QEMU's exit; at each
+vIOMMU, legacy and scalable intel-iommu with snoop control off and on,
+and the device hot-plugged behind an inner snoop-control vIOMMU.  The
+driver checks the data, the faults and the inner QEMU's exit; at each
 checkpoint this script checks the inner QMP replies the driver printed
-and the outer QEMU's query-ioasid.  One boot per outer snoop-control (on,
-off); every inner case is one TAP test.
+(the KVM-VFIO decision of query-noncoherent-dma, the Enable No Snoop
+hold-off) and the outer QEMU's query-ioasid and query-noncoherent-dma.
+One boot per outer snoop-control (on, off); every inner case is one TAP
+test.
 
   nested.py BUILD_OBJ GUEST_DIR [--outer-sc on,off] [--cases a,b]
             [--verbose-guest]
@@ -35,11 +38,13 @@ from qmp_client import QMP  # noqa: E402
 
 DEV = '/machine/peripheral/dev0'
 CASES = ['none', 'legacy-sc-off', 'legacy-sc-on', 'scalable-sc-off',
-         'scalable-sc-on']
+         'scalable-sc-on', 'hotplug-legacy-sc-on']
 BOOT_TIMEOUT = 300
 PG = 4096
 # the driver's no-snoop fill: 8 pages (guest/nested/inner-driver.c)
 NOSNOOP_FILL = 8 * PG
+# the vfio-pci device's noncoherent hold-off, ms of virtual time
+HOLDOFF_MS = 1000
 
 
 def pages(maps):
@@ -65,6 +70,8 @@ class Case:
         self.name = name
         self.sc = name.endswith('sc-on')
         self.viommu = name != 'none'
+        self.hotplug = name.startswith('hotplug-')
+        # refused at start-up, or at device_add in the hot-plug case
         self.refuse = self.sc and not outer_sc
         self.driver = []            # (ok, what) from the driver
         self.host = []              # (ok, what) checked here
@@ -98,6 +105,7 @@ class Boot:
         self.total = None
         self.ecap = None
         self.bound = None
+        self.group = None
         self.done = False
 
     def say(self, text):
@@ -111,7 +119,19 @@ class Boot:
                     return s
         return None
 
+    def outer_nosnoop_enabled(self):
+        for d in self.qmp.cmd('query-noncoherent-dma')['devices']:
+            if d['device'] == DEV:
+                return d['nosnoop-enabled']
+        return None
+
     def checkpoint(self, case, stage):
+        if stage in ('nosnoop-cleared', 'nosnoop-set'):
+            want = stage == 'nosnoop-set'
+            got = self.outer_nosnoop_enabled()
+            case.check('%s: outer: query-noncoherent-dma dev0 nosnoop-enabled '
+                       '%s (want %s: the inner config write reached the '
+                       'device)' % (stage, got, want), got is want)
         space = self.outer_space()
         maps = space['mappings'] if space else []
         sc = self.outer_sc
@@ -154,15 +174,11 @@ class Boot:
                        tag, json.dumps(devs[0].get('kvm-vfio-file'))
                        if devs else '(no entry)'),
                    devs and isinstance(devs[0].get('kvm-vfio-file'), dict))
+        if stage in ('pgsnp-on', 'final'):   # the others: holdoff_checks
+            self.nc_expect(case, stage, *self.nc_steady())
         if not case.sc:
             return
-        spaces = [s for ctx in ioasid.get('return', [])
-                  if ctx.get('backend') == 'vfio-type1'
-                  for s in ctx.get('ioasids', [])
-                  if any(d.endswith('hostdev0') for d in s.get('devices', []))]
-        case.check('%s: query-ioasid: a vfio-type1 context with one IOASID '
-                   'holding hostdev0 (%d)' % (tag, len(spaces)),
-                   len(spaces) == 1)
+        spaces = self.type1_spaces(case, stage)
         if len(spaces) != 1:
             return
         maps = spaces[0].get('mappings', [])
@@ -179,6 +195,111 @@ class Boot:
                        tag, 'PGSNP' if 'scalable' in case.name else 'SNP',
                        self.req_str(got), self.req_str(want)),
                    got == want)
+
+    @staticmethod
+    def type1_spaces(case, stage):
+        """The IOASIDs of vfio-type1 contexts holding hostdev0 (a check)"""
+        ioasid = case.json.get((stage, 'query-ioasid'))
+        ret = ioasid.get('return', []) if isinstance(ioasid, dict) else []
+        spaces = [s for ctx in ret if ctx.get('backend') == 'vfio-type1'
+                  for s in ctx.get('ioasids', [])
+                  if any(d.endswith('hostdev0') for d in s.get('devices', []))]
+        case.check('%s: inner: query-ioasid: a vfio-type1 context with one '
+                   'IOASID holding hostdev0 (%d)' % (stage, len(spaces)),
+                   len(spaces) == 1)
+        return spaces
+
+    def nc_steady(self):
+        """hostdev0 as realized, Enable No Snoop set, as the three
+        conditions say: no-snoop passes the guest kernel's type1 container
+        exactly when the outer vIOMMU has no snoop control; the file was
+        added at realize (one change) exactly then."""
+        nc = not self.outer_sc
+        want = {'nosnoop-enabled': True, 'nosnoop-passes': nc,
+                'platform-nosnoop': True, 'nosnoop-deny': False,
+                'noncoherent': nc, 'release-in-ms': None,
+                'vm.registered': nc}
+        fwant = {'added': nc, 'always': False, 'kvm': False,
+                 'file': 'group %s' % self.group}
+        want['vm.registration-changes'] = int(nc)
+        fwant['changes'] = int(nc)
+        return want, fwant
+
+    def nc_expect(self, case, stage, want, fwant):
+        """Check hostdev0's query-noncoherent-dma entry at @stage: @want
+        its fields (vm.X: the reply's X; None: absent), @fwant its
+        kvm-vfio-file's"""
+        tag = '%s: inner: query-noncoherent-dma' % stage
+        r = case.json.get((stage, 'query-noncoherent-dma'))
+        ret = r.get('return') if isinstance(r, dict) else None
+        devs = [d for d in (ret or {}).get('devices', [])
+                if d.get('id') == 'hostdev0']
+        if len(devs) != 1:
+            case.check('%s: hostdev0 listed once (%d)' % (tag, len(devs)),
+                       False)
+            return
+        d = devs[0]
+        f = d.get('kvm-vfio-file') or {}
+        bad = []
+        for k, v in want.items():
+            got = ret.get(k[3:]) if k.startswith('vm.') else d.get(k)
+            if got != v:
+                bad.append('%s %s, want %s' % (k, got, v))
+        for k, v in fwant.items():
+            if f.get(k) != v:
+                bad.append('kvm-vfio-file.%s %s, want %s' % (k, f.get(k), v))
+        show = ' '.join('%s=%s' % (k, 'absent' if v is None else v)
+                        for k, v in want.items())
+        case.check('%s: hostdev0 %s, kvm-vfio-file %s%s' % (
+            tag, show, json.dumps(fwant, sort_keys=True),
+            ' -- WRONG: ' + '; '.join(bad) if bad else ''), not bad)
+
+    def holdoff_checks(self, case):
+        """The none case: Enable No Snoop cleared, the hold-off stepped
+        through (999 ms, then 1001 ms of virtual time), then set again"""
+        nc = not self.outer_sc
+        c0 = int(nc)
+        steps = [
+            ('nosnoop-cleared', False, nc, HOLDOFF_MS, c0),
+            ('holdoff-999ms', False, nc, 1, c0),
+            ('holdoff-1001ms', False, False, None, c0 + nc),
+            ('nosnoop-set', True, nc, None, c0 + 2 * nc),
+        ]
+        for stage, enabled, noncoh, release, changes in steps:
+            want = {'nosnoop-enabled': enabled, 'nosnoop-passes': nc,
+                    'platform-nosnoop': True, 'noncoherent': noncoh,
+                    'release-in-ms': release if nc else None,
+                    'vm.registered': noncoh,
+                    'vm.registration-changes': changes}
+            fwant = {'added': noncoh, 'always': False, 'kvm': False,
+                     'file': 'group %s' % self.group, 'changes': changes}
+            self.nc_expect(case, stage, want, fwant)
+
+    def hotplug_checks(self, case):
+        r = case.json.get(('hotplug', 'device_add'))
+        if not case.refuse:
+            case.check('hotplug: device_add returned {} (%s)' % json.dumps(r),
+                       r == {'return': {}})
+            self.type1_spaces(case, 'hotplugged')
+            self.nc_expect(case, 'hotplugged', *self.nc_steady())
+            return
+        desc = (r or {}).get('error', {}).get('desc', '')
+        case.check('hotplug: device_add returned an error naming %s (or '
+                   'its group) and "does not enforce": %s' % (
+                       '0000:00:04.0', desc),
+                   ('0000:00:04.0' in desc or 'group' in desc) and
+                   'does not enforce' in desc)
+        nc = case.json.get(('refused', 'query-noncoherent-dma'), {})
+        ioasid = case.json.get(('refused', 'query-ioasid'), {})
+        left = [d.get('device') for d in
+                nc.get('return', {}).get('devices', [])] + [
+            d for ctx in ioasid.get('return', [])
+            for s in ctx.get('ioasids', []) for d in s.get('devices', [])
+            if d.endswith('hostdev0')]
+        case.check('refused: the refused device left nothing behind in '
+                   'query-noncoherent-dma or query-ioasid (%s)' % left,
+                   'return' in nc and 'return' in ioasid and not left and
+                   nc['return'].get('registered') is False)
 
     @staticmethod
     def req_str(d):
@@ -215,6 +336,7 @@ class Boot:
             self.ecap = int(rest.strip(), 16)
         elif kind == 'bound':
             self.bound = kv.get('driver')
+            self.group = kv.get('group')
             self.say(line)
         elif kind == 'case-start' and case:
             case.start = time.time()
@@ -250,9 +372,16 @@ class Boot:
         """The checks that need the whole case"""
         if not case.ended:
             return
+        if case.hotplug:
+            self.hotplug_checks(case)
+        if not case.viommu:
+            self.holdoff_checks(case)
         if not case.refuse:
-            want = ['pgsnp-on', 'final'] if case.name == 'scalable-sc-on' \
-                else ['final']
+            want = ['final']
+            if case.name == 'scalable-sc-on':
+                want = ['pgsnp-on', 'final']
+            elif not case.viommu:
+                want = ['final', 'nosnoop-cleared', 'nosnoop-set']
             case.check('went through the checkpoints %s (%s)' % (
                 want, case.stages), case.stages == want)
             nsb = 0 if self.outer_sc else NOSNOOP_FILL
@@ -341,7 +470,9 @@ def report(boots, n0):
             name = '/nested/outer-sc=%s/inner=%s' % (sc, c.name)
             print('# --- %s%s: %d driver checks, %d host checks, run %s ms '
                   '(QEMU start %s ms), wall %.1f s' % (
-                      name, ' (must refuse)' if c.refuse else '',
+                      name, ' (device_add must be refused)'
+                      if c.refuse and c.hotplug else
+                      ' (must refuse)' if c.refuse else '',
                       len(c.driver), len(c.host), c.times.get('run', '?'),
                       c.times.get('first-answer', '?'), c.wall or -1))
             for o, what in c.driver + c.host:
