@@ -151,9 +151,13 @@ build-sanitize: $(BUILD)/.configured-san
 # both abort, so that QEMU dies and its qtest (or the replay) fails even
 # where a test would not look at QEMU's exit status (options and the leak
 # policy: scripts/sanitize-env.sh).
-check-sanitize: build-sanitize
+# The nested VFIO matrix runs there too, with the sanitized QEMU outside and
+# inside the guest (its own image, build/guest/nested-san; about 80 s).
+check-sanitize: build-sanitize guest-images
+	$(SUDO) $(SRC)/scripts/guest/nested-image.sh $(GUEST)/nested-san \
+	    $(OBJ_SAN) $(GUEST)/$(NESTED_SERIES)
 	$(SRC)/scripts/sanitize-env.sh $(SRC)/scripts/run-tests.sh $(OBJ_SAN) \
-	    $(SAN_TESTS) $(CRASHERS)
+	    $(SAN_TESTS) $(CRASHERS) $(SRC)/scripts/guest/nested-sanitize.sh
 
 # ---------------------------------------------------------------------------
 # Fuzzing: QEMU's generic-fuzz over q35 + intel-iommu + ioasid-vfio, built by

@@ -45,6 +45,9 @@ PG = 4096
 NOSNOOP_FILL = 8 * PG
 # the vfio-pci device's noncoherent hold-off, ms of virtual time
 HOLDOFF_MS = 1000
+# What ASan, LSan and UBSan print (a sanitized outer QEMU)
+SANITIZER_REPORT = re.compile(r'ERROR: (Address|Leak)Sanitizer|'
+                              r'SUMMARY: [A-Za-z]+Sanitizer|: runtime error: ')
 
 
 def pages(maps):
@@ -402,7 +405,8 @@ class Boot:
                '-m', '1G', '-smp', '2', '-nodefaults', '-nographic',
                '-serial', 'stdio', '-monitor', 'none', '-no-reboot',
                '-kernel', os.path.join(a.guest, a.series, 'vmlinuz'),
-               '-initrd', os.path.join(a.guest, 'nested', 'initrd.img'),
+               '-initrd', a.image or os.path.join(a.guest, 'nested',
+                                                  'initrd.img'),
                '-append', append,
                '-device', 'intel-iommu,caching-mode=on,snoop-control=%s' % sc,
                '-device', 'ioasid-vfio,id=dev0,addr=04.0',
@@ -434,6 +438,8 @@ class Boot:
                 line = raw.decode(errors='replace').strip()
                 if self.boot_time is None and line.startswith('NESTED'):
                     self.boot_time = time.time() - start
+                if SANITIZER_REPORT.search(line):
+                    self.notes.append('the outer QEMU: %s' % line)
                 self.line(line)
         if timed_out:
             self.proc.kill()
@@ -443,6 +449,9 @@ class Boot:
             self.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+        if not timed_out and self.proc.returncode != 0:
+            self.notes.append('the outer QEMU exited with status %s'
+                              % self.proc.returncode)
         self.total = time.time() - start
         if self.ecap is None or bool(self.ecap & 0x80) != self.outer_sc:
             self.notes.append('the guest reads outer ECAP %s, want SC=%d'
@@ -494,6 +503,8 @@ def main():
     ap.add_argument('--outer-sc', default='on,off')
     ap.add_argument('--cases', default=','.join(CASES))
     ap.add_argument('--verbose-guest', action='store_true')
+    ap.add_argument('--image', help='the nested initramfs (default: '
+                    'GUEST_DIR/nested/initrd.img)')
     a = ap.parse_args()
     a.cases = a.cases.split(',')
     for c in a.cases:
