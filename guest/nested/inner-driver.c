@@ -11,11 +11,13 @@
  *
  *   inner-driver QEMU FIRMWARE_DIR CASE...
  *
- * CASE: none, legacy-sc-off, legacy-sc-on, scalable-sc-off, scalable-sc-on,
- * hotplug-legacy-sc-on (the inner QEMU starts without the device, behind a
- * root port, and QMP device_add brings it).  In the none case the driver
- * also clears and sets Enable No Snoop and steps the inner virtual clock
- * through the noncoherent hold-off.
+ * CASE: none, platform-nosnoop-off, legacy-sc-off, legacy-sc-on,
+ * scalable-sc-off, scalable-sc-on, hotplug-legacy-sc-on (the inner QEMU
+ * starts without the device, behind a root port, and QMP device_add brings
+ * it).  In the none case the driver also clears and sets Enable No Snoop
+ * and steps the inner virtual clock through the noncoherent hold-off.
+ * platform-nosnoop-off is none with -object ioasid,id=ioasid-default,
+ * platform-nosnoop=off (the platform ignores no-snoop) and one fill only.
  * Every output line for the host starts with "NESTED".  At each checkpoint
  * the driver waits for a line on stdin (the console): meanwhile the host
  * reads the outer QEMU's state.
@@ -30,6 +32,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -138,15 +141,17 @@ typedef struct Case {
     bool scalable;
     bool sc;
     bool hotplug;
+    bool platform_off;          /* ioasid-default, platform-nosnoop=off */
 } Case;
 
 static const Case cases[] = {
-    { "none", false, false, false, false },
-    { "legacy-sc-off", true, false, false, false },
-    { "legacy-sc-on", true, false, true, false },
-    { "scalable-sc-off", true, true, false, false },
-    { "scalable-sc-on", true, true, true, false },
-    { "hotplug-legacy-sc-on", true, false, true, true },
+    { "none", false, false, false, false, false },
+    { "platform-nosnoop-off", false, false, false, false, true },
+    { "legacy-sc-off", true, false, false, false, false },
+    { "legacy-sc-on", true, false, true, false, false },
+    { "scalable-sc-off", true, true, false, false, false },
+    { "scalable-sc-on", true, true, true, false, false },
+    { "hotplug-legacy-sc-on", true, false, true, true, false },
 };
 
 typedef struct Inner {
@@ -558,6 +563,11 @@ static void start_inner(Inner *in)
         argv[n++] = "-device";
         argv[n++] = viommu;
     }
+    if (c->platform_off) {
+        /* condition (c) of vfio-pci comes from this context */
+        argv[n++] = "-object";
+        argv[n++] = "ioasid,id=ioasid-default,platform-nosnoop=off";
+    }
     argv[n++] = "-device";
     if (c->hotplug) {
         /* the device comes later, through device_add */
@@ -596,22 +606,76 @@ static void start_inner(Inner *in)
     in->rlen = 0;
 }
 
+/* Print where each thread of the inner QEMU is, in the guest kernel */
+static void show_threads(Inner *in)
+{
+    char path[64], buf[4096], *line, *save;
+    struct dirent *e;
+    DIR *d;
+    int fd;
+    ssize_t n;
+
+    snprintf(path, sizeof(path), "/proc/%d/task", (int)in->pid);
+    d = opendir(path);
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] == '.') {
+            continue;
+        }
+        snprintf(path, sizeof(path), "/proc/%d/task/%.16s/stat",
+                 (int)in->pid, e->d_name);
+        fd = open(path, O_RDONLY);
+        n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+        buf[n > 0 ? n : 0] = 0;
+        if (fd >= 0) {
+            close(fd);
+        }
+        line = strrchr(buf, ')');
+        printf("NESTED note case=%s thread %s state %.1s\n", in->c->name,
+               e->d_name, line && line[1] ? line + 2 : "?");
+        snprintf(path, sizeof(path), "/proc/%d/task/%.16s/stack",
+                 (int)in->pid, e->d_name);
+        fd = open(path, O_RDONLY);
+        n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+        buf[n > 0 ? n : 0] = 0;
+        if (fd >= 0) {
+            close(fd);
+        }
+        for (line = strtok_r(buf, "\n", &save); line;
+             line = strtok_r(NULL, "\n", &save)) {
+            printf("NESTED note case=%s   %s\n", in->c->name, line);
+        }
+    }
+    if (d) {
+        closedir(d);
+    }
+}
+
 /*
- * Wait for the inner QEMU to exit (@grace seconds, then SIGKILL); returns
- * its wait status
+ * Wait for the inner QEMU to exit (@grace seconds, then SIGKILL, then 10 s
+ * more); returns its wait status, or -1 if it could not be reaped (stuck
+ * in the guest kernel: its threads' states and stacks are printed)
  */
 static int reap(Inner *in, double grace)
 {
     double end = now() + grace;
+    bool killed = false;
     int status = 0;
 
     while (waitpid(in->pid, &status, WNOHANG) == 0) {
+        if (now() > end && killed) {
+            printf("NESTED note case=%s the inner QEMU (pid %d) is not "
+                   "gone 10 s after SIGKILL\n", in->c->name, (int)in->pid);
+            show_threads(in);
+            in->pid = 0;
+            return -1;
+        }
         if (now() > end) {
-            kill(in->pid, SIGKILL);
-            waitpid(in->pid, &status, 0);
             printf("NESTED note case=%s the inner QEMU did not exit within "
                    "%.0f s: killed\n", in->c->name, grace);
-            break;
+            show_threads(in);
+            kill(in->pid, SIGKILL);
+            killed = true;
+            end = now() + 10;
         }
         usleep(20000);
     }
@@ -934,15 +998,14 @@ static bool pci_setup(Inner *in)
     return true;
 }
 
-/* Fill and copy through the device; check the inner guest's RAM */
-static void dma_checks(Inner *in, uint64_t base, uint64_t gpa,
+/* A no-snoop fill over every page; check the inner guest's RAM */
+static void fill_check(Inner *in, uint64_t base, uint64_t gpa,
                        const char *stage, uint32_t salt)
 {
     static uint8_t buf[NPAGES * PG], want[NPAGES * PG];
     uint32_t len = NPAGES * PG, pattern = 0x5a000000 | salt, st;
     size_t i;
 
-    /* a no-snoop fill over every page */
     memset_guest(in, gpa, 0, len);
     st = dma(in, CMD_OP_FILL, 0, base, len, pattern, true);
     memread(in, gpa, buf, len);
@@ -953,6 +1016,17 @@ static void dma_checks(Inner *in, uint64_t base, uint64_t gpa,
           "%s: no-snoop fill of %u bytes at IOVA 0x%" PRIx64 ": STATUS "
           "0x%x, data %s", stage, len, base, st,
           memcmp(buf, want, len) ? "wrong" : "correct");
+}
+
+/* Fill and copy through the device; check the inner guest's RAM */
+static void dma_checks(Inner *in, uint64_t base, uint64_t gpa,
+                       const char *stage, uint32_t salt)
+{
+    static uint8_t buf[2 * PG], want[2 * PG];
+    uint32_t st;
+    size_t i;
+
+    fill_check(in, base, gpa, stage, salt);
 
     /* a copy across the SNP boundary: pages 1-2 to pages 4-5 */
     for (i = 0; i < 2 * PG; i++) {
@@ -1134,7 +1208,10 @@ static void run_case(Inner *in)
           PRIx64 ", PATTERN 0x%x)", bar_readq(in, REG_NOSNOOP),
           bar_readq(in, REG_SRC), readl(in, BAR0_ADDR + REG_PATTERN));
 
-    if (!c->viommu) {
+    if (c->platform_off) {
+        /* the KVM-VFIO decision is what this case is about: one fill */
+        fill_check(in, BUF_GPA, BUF_GPA, "identity", 6);
+    } else if (!c->viommu) {
         dma_checks(in, BUF_GPA, BUF_GPA, "identity", 1);
         fault_check(in, RAM_END + 0x1000000, "beyond-RAM");
     } else {
@@ -1157,7 +1234,7 @@ static void run_case(Inner *in)
     printf("NESTED nosnoop-bytes case=%s bytes=%" PRIu64 "\n", c->name, nsb);
     show_inner(in, "final");
     checkpoint(in, "final");
-    if (!c->viommu) {
+    if (!c->viommu && !c->platform_off) {
         nosnoop_holdoff(in);
     }
 
@@ -1184,7 +1261,10 @@ out:
         }
         err = slurp(errpath);
         show_stderr(in);
-        if (WIFSIGNALED(status)) {
+        if (status == -1) {
+            check(in, false, "the inner QEMU exits: still there 10 s after "
+                  "SIGKILL (stuck in the guest kernel)");
+        } else if (WIFSIGNALED(status)) {
             check(in, false, "the inner QEMU exits normally: killed by "
                   "signal %d%s", WTERMSIG(status),
                   WTERMSIG(status) == SIGABRT ? " (abort)" : "");

@@ -6,8 +6,10 @@ The outer QEMU (our build) boots Linux 6.12 behind intel-iommu with
 -device ioasid-vfio; the nested image (scripts/guest/nested-image.sh)
 binds the device to vfio-pci and runs the same QEMU binary on it, under
 qtest, once per inner case (guest/nested/inner-driver.c): no inner
-vIOMMU, legacy and scalable intel-iommu with snoop control off and on,
-and the device hot-plugged behind an inner snoop-control vIOMMU.  The
+vIOMMU (also with an ioasid-default context that says the platform
+ignores no-snoop), legacy and scalable intel-iommu with snoop control
+off and on, and the device hot-plugged behind an inner snoop-control
+vIOMMU.  The
 driver checks the data, the faults and the inner QEMU's exit; at each
 checkpoint this script checks the inner QMP replies the driver printed
 (the KVM-VFIO decision of query-noncoherent-dma, the Enable No Snoop
@@ -23,6 +25,7 @@ GUEST_DIR holds 6.12/vmlinuz and nested/initrd.img.  Run by `make check`
 """
 
 import argparse
+import collections
 import json
 import os
 import re
@@ -37,8 +40,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
 from qmp_client import QMP  # noqa: E402
 
 DEV = '/machine/peripheral/dev0'
-CASES = ['none', 'legacy-sc-off', 'legacy-sc-on', 'scalable-sc-off',
-         'scalable-sc-on', 'hotplug-legacy-sc-on']
+CASES = ['none', 'platform-nosnoop-off', 'legacy-sc-off', 'legacy-sc-on',
+         'scalable-sc-off', 'scalable-sc-on', 'hotplug-legacy-sc-on']
 BOOT_TIMEOUT = 300
 PG = 4096
 # the driver's no-snoop fill: 8 pages (guest/nested/inner-driver.c)
@@ -72,7 +75,9 @@ class Case:
     def __init__(self, name, outer_sc):
         self.name = name
         self.sc = name.endswith('sc-on')
-        self.viommu = name != 'none'
+        # -object ioasid,id=ioasid-default,platform-nosnoop=off, no vIOMMU
+        self.platform_off = name == 'platform-nosnoop-off'
+        self.viommu = name not in ('none', 'platform-nosnoop-off')
         self.hotplug = name.startswith('hotplug-')
         # refused at start-up, or at device_add in the hot-plug case
         self.refuse = self.sc and not outer_sc
@@ -104,6 +109,7 @@ class Boot:
         self.cur = None
         self.notes = []
         self.lines = []
+        self.console = collections.deque(maxlen=40)  # the other lines
         self.boot_time = None
         self.total = None
         self.ecap = None
@@ -177,7 +183,9 @@ class Boot:
                        tag, json.dumps(devs[0].get('kvm-vfio-file'))
                        if devs else '(no entry)'),
                    devs and isinstance(devs[0].get('kvm-vfio-file'), dict))
-        if stage in ('pgsnp-on', 'final'):   # the others: holdoff_checks
+        if case.platform_off:
+            self.platform_off_checks(case, stage)
+        elif stage in ('pgsnp-on', 'final'):  # the others: holdoff_checks
             self.nc_expect(case, stage, *self.nc_steady())
         if not case.sc:
             return
@@ -227,6 +235,37 @@ class Boot:
         want['vm.registration-changes'] = int(nc)
         fwant['changes'] = int(nc)
         return want, fwant
+
+    def platform_off_checks(self, case, stage):
+        """Condition (c) off: the ioasid-default context says the platform
+        ignores no-snoop, so hostdev0 is never noncoherent, whatever the
+        kernel's answer (b) is, and its file is never added to KVM"""
+        passes = not self.outer_sc
+        self.nc_expect(case, stage, {
+            'platform-nosnoop': False, 'nosnoop-enabled': True,
+            'nosnoop-passes': passes, 'nosnoop-deny': False,
+            'noncoherent': False, 'release-in-ms': None,
+            'vm.registered': False, 'vm.registration-changes': 0,
+        }, {'added': False, 'always': False, 'kvm': False, 'changes': 0,
+            'file': 'group %s' % self.group})
+        tag = '%s: inner: query-ioasid' % stage
+        r = case.json.get((stage, 'query-ioasid'))
+        ret = r.get('return') if isinstance(r, dict) else None
+        ctxs = ret if isinstance(ret, list) else []
+        default = [c for c in ctxs if c.get('id') == 'ioasid-default']
+        case.check('%s: the ioasid-default context, backend embedded, '
+                   'platform-nosnoop false (%s)' % (
+                       tag, json.dumps([{k: c.get(k) for k in (
+                           'backend', 'platform-nosnoop')}
+                           for c in default])),
+                   len(default) == 1 and
+                   default[0].get('backend') == 'embedded' and
+                   default[0].get('platform-nosnoop') is False)
+        backends = [c.get('backend') for c in ctxs]
+        case.check('%s: no vfio-type1 context (contexts %s)' % (
+            tag, ', '.join('%s:%s' % (c.get('id'), c.get('backend'))
+                           for c in ctxs)),
+                   ctxs and 'vfio-type1' not in backends)
 
     def nc_expect(self, case, stage, want, fwant):
         """Check hostdev0's query-noncoherent-dma entry at @stage: @want
@@ -313,6 +352,8 @@ class Boot:
     # ---- the console ----
     def line(self, line):
         if not line.startswith('NESTED'):
+            if line:
+                self.console.append(line)
             return
         self.lines.append(line)
         if self.args.verbose_guest:
@@ -377,13 +418,13 @@ class Boot:
             return
         if case.hotplug:
             self.hotplug_checks(case)
-        if not case.viommu:
+        if not case.viommu and not case.platform_off:
             self.holdoff_checks(case)
         if not case.refuse:
             want = ['final']
             if case.name == 'scalable-sc-on':
                 want = ['pgsnp-on', 'final']
-            elif not case.viommu:
+            elif not case.viommu and not case.platform_off:
                 want = ['final', 'nosnoop-cleared', 'nosnoop-set']
             case.check('went through the checkpoints %s (%s)' % (
                 want, case.stages), case.stages == want)
@@ -460,6 +501,9 @@ class Boot:
             self.notes.append('dev0 bound to %s, not vfio-pci' % self.bound)
         if not self.done:
             self.notes.append('the inner driver did not finish')
+            # the guest kernel's last words (hung tasks, faults, panics)
+            for line in self.console:
+                self.say('console: %s' % line[:300])
         for c in self.cases.values():
             self.finish_case(c)
         return self
