@@ -599,7 +599,8 @@ static const Property ioasid_vfio_properties[] = {
      * tables, and the guest decides how often the conditions change.
      */
     DEFINE_PROP_UINT32("noncoherent-holdoff-ms", IOASIDVFIOState,
-                       noncoherent_holdoff_ms, 1000),
+                       noncoherent_holdoff_ms,
+                       IOASID_NONCOHERENT_DEFAULT_HOLDOFF_MS),
 };
 
 static void ioasid_vfio_class_init(ObjectClass *klass, void *data)

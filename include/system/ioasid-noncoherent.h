@@ -28,7 +28,7 @@
  * (WBINVD must work before its first no-snoop DMA), but stops being so
  * only once they have stayed false for @holdoff_ms of virtual time.
  */
-/* The hold-off of devices that have no property for it (vfio-pci) */
+/* The default hold-off (vfio-pci has no property to change it) */
 #define IOASID_NONCOHERENT_DEFAULT_HOLDOFF_MS 1000
 
 typedef struct IOASIDNoncoherentDevice {
