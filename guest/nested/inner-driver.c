@@ -52,30 +52,20 @@
 #include <time.h>
 #include <unistd.h>
 
+/* the contracts shared with QEMU's side (-I include -I tests/qtest/libqos) */
+#include "hw/vfio/ioasid-vfio-regs.h"
+#include "vtd-regs.h"
+
 #define HOST_BDF        "0000:00:04.0"
 #define QMP_PATH        "/tmp/inner.sock"
 #define IO_TIMEOUT_MS   60000
 
-/* The device (docs/specs/ioasid-vfio.rst) */
-#define DEV_VENDOR      0x1234
-#define DEV_DEVICE      0x10a5
-#define REG_ID          0x00
-#define REG_SRC         0x08
-#define REG_DST         0x10
-#define REG_LEN         0x18
-#define REG_CMD         0x1c
-#define REG_STATUS      0x20
-#define REG_PATTERN     0x24
-#define REG_FAULT_ADDR  0x28
-#define REG_NOSNOOP     0x30
-#define DEV_ID          0x494f4131
-#define CMD_START       1u
-#define CMD_OP_COPY     (0u << 1)
-#define CMD_OP_FILL     (1u << 1)
-#define CMD_NOSNOOP     (1u << 8)
-#define STATUS_DONE     (1u << 1)
-#define STATUS_ERROR    (1u << 2)
-#define STATUS_NO_MAP   (STATUS_ERROR | (1u << 8))
+/* The device's ops and its no-mapping status (docs/specs/ioasid-vfio.rst) */
+#define CMD_OP_COPY     (IOASID_VFIO_OP_COPY << IOASID_VFIO_CMD_OP_SHIFT)
+#define CMD_OP_FILL     (IOASID_VFIO_OP_FILL << IOASID_VFIO_CMD_OP_SHIFT)
+#define STATUS_NO_MAP   (IOASID_VFIO_STATUS_ERROR | \
+                         (IOASID_VFIO_ERR_NO_MAPPING << \
+                          IOASID_VFIO_STATUS_CODE_SHIFT))
 
 /* The inner machine's layout */
 #define BAR0_ADDR       UINT64_C(0xe0000000)
@@ -99,40 +89,6 @@
 #define DEVCTL_NOSNOOP_EN   (1u << 11)
 #define HOLDOFF_MS          1000    /* IOASID_NONCOHERENT_DEFAULT_HOLDOFF_MS */
 
-/* intel-iommu registers and bits (10.4) */
-#define VTD_BASE        UINT64_C(0xfed90000)
-#define VTD_ECAP        0x10
-#define VTD_GCMD        0x18
-#define VTD_GSTS        0x1c
-#define VTD_RTADDR      0x20
-#define VTD_CCMD        0x28
-#define VTD_FSTS        0x34
-#define VTD_IQH         0x80
-#define VTD_IQT         0x88
-#define VTD_IQA         0x90
-#define VTD_IVA         0xf0
-#define VTD_IOTLB       0xf8
-#define GCMD_TE         (1u << 31)
-#define GCMD_SRTP       (1u << 30)
-#define GCMD_QIE        (1u << 26)
-#define GSTS_KEEP       ((1u << 31) | (1u << 26) | (1u << 25) | (1u << 23))
-#define GSTS_RTPS       (1u << 30)
-#define RTADDR_SMT      (1ULL << 10)
-#define CCMD_ICC        (1ULL << 63)
-#define IOTLB_IVT       (1ULL << 63)
-#define FSTS_IQE        (1u << 4)
-#define IQA_DW_256      (1ULL << 11)
-#define DESC_CC         1
-#define DESC_IOTLB      2
-#define DESC_WAIT       5
-#define DESC_PIOTLB     6
-#define DESC_PC         7
-#define DESC_WAIT_SW    (1ULL << 5)
-#define DESC_IOTLB_DR   (1ULL << 7)
-#define DESC_IOTLB_DW   (1ULL << 6)
-#define SL_RW           3ULL
-#define SL_SNP          (1ULL << 11)
-#define PTE_ADDR_MASK   0x000ffffffffff000ULL
 #define PE_PGSNP        (1ULL << 24)    /* bit 88: bit 24 of the high qword */
 
 typedef struct Case {
@@ -726,18 +682,18 @@ static uint64_t alloc_page(Inner *in)
 static void gcmd(Inner *in, uint32_t set, uint32_t clear, uint32_t mask,
                  uint32_t want)
 {
-    uint32_t cmd = (readl(in, VTD_BASE + VTD_GSTS) & GSTS_KEEP & ~clear) |
-                   set;
+    uint32_t gsts = readl(in, QVTD_BASE + QVTD_REG_GSTS);
+    uint32_t cmd = (gsts & QVTD_GSTS_KEEP & ~clear) | set;
     int i;
 
-    writel(in, VTD_BASE + VTD_GCMD, cmd);
+    writel(in, QVTD_BASE + QVTD_REG_GCMD, cmd);
     for (i = 0; i < 100; i++) {
-        if ((readl(in, VTD_BASE + VTD_GSTS) & mask) == want) {
+        if ((readl(in, QVTD_BASE + QVTD_REG_GSTS) & mask) == want) {
             return;
         }
     }
     fail(in, "GSTS 0x%x: GCMD 0x%x not done",
-         readl(in, VTD_BASE + VTD_GSTS), cmd);
+         readl(in, QVTD_BASE + QVTD_REG_GSTS), cmd);
 }
 
 static void qi_put(Inner *in, uint64_t lo, uint64_t hi)
@@ -761,10 +717,10 @@ static void qi_run(Inner *in, uint64_t lo, uint64_t hi)
     uint32_t dsz = in->c->scalable ? 32 : 16;
 
     qi_put(in, lo, hi);
-    qi_put(in, DESC_WAIT | DESC_WAIT_SW | ((uint64_t)seq << 32),
+    qi_put(in, QVTD_DESC_WAIT | QVTD_DESC_WAIT_SW | ((uint64_t)seq << 32),
            in->wait_status);
-    writeq(in, VTD_BASE + VTD_IQT, (uint64_t)in->iq_tail * dsz);
-    if (readl(in, VTD_BASE + VTD_FSTS) & FSTS_IQE) {
+    writeq(in, QVTD_BASE + QVTD_REG_IQT, (uint64_t)in->iq_tail * dsz);
+    if (readl(in, QVTD_BASE + QVTD_REG_FSTS) & QVTD_FSTS_IQE) {
         fail(in, "invalidation queue error (FSTS.IQE) on 0x%" PRIx64, lo);
     }
     if (readl(in, in->wait_status) != seq) {
@@ -776,9 +732,9 @@ static void reg_command(Inner *in, uint32_t reg, uint64_t busy, uint64_t v)
 {
     int i;
 
-    writeq(in, VTD_BASE + reg, busy | v);
+    writeq(in, QVTD_BASE + reg, busy | v);
     for (i = 0; i < 100; i++) {
-        if (!(readq(in, VTD_BASE + reg) & busy)) {
+        if (!(readq(in, QVTD_BASE + reg) & busy)) {
             return;
         }
     }
@@ -788,19 +744,19 @@ static void reg_command(Inner *in, uint32_t reg, uint64_t busy, uint64_t v)
 static void inv_context_global(Inner *in)
 {
     if (in->qi) {
-        qi_run(in, DESC_CC | (1ULL << 4), 0);
+        qi_run(in, QVTD_DESC_CC | (1ULL << 4), 0);
     } else {
-        reg_command(in, VTD_CCMD, CCMD_ICC, 1ULL << 61);
+        reg_command(in, QVTD_REG_CCMD, QVTD_CCMD_ICC, 1ULL << 61);
     }
 }
 
 static void inv_iotlb_global(Inner *in)
 {
     if (in->qi) {
-        qi_run(in, DESC_IOTLB | (1ULL << 4) | DESC_IOTLB_DR | DESC_IOTLB_DW,
-               0);
+        qi_run(in, QVTD_DESC_IOTLB | (1ULL << 4) | QVTD_DESC_IOTLB_DR |
+               QVTD_DESC_IOTLB_DW, 0);
     } else {
-        reg_command(in, VTD_IOTLB, IOTLB_IVT, 1ULL << 60);
+        reg_command(in, QVTD_REG_IOTLB, QVTD_IOTLB_IVT, 1ULL << 60);
     }
 }
 
@@ -809,10 +765,11 @@ static void inv_page(Inner *in, uint64_t iova)
 {
     if (in->c->scalable) {
         /* PASID-based IOTLB, page-selective, PASID 0 (RID_PASID) */
-        qi_run(in, DESC_PIOTLB | (3ULL << 4) | ((uint64_t)DID << 16), iova);
+        qi_run(in, QVTD_DESC_PIOTLB | (3ULL << 4) | ((uint64_t)DID << 16),
+               iova);
     } else {
-        writeq(in, VTD_BASE + VTD_IVA, iova);
-        reg_command(in, VTD_IOTLB, IOTLB_IVT,
+        writeq(in, QVTD_BASE + QVTD_REG_IVA, iova);
+        reg_command(in, QVTD_REG_IOTLB, QVTD_IOTLB_IVT,
                     (3ULL << 60) | ((uint64_t)DID << 32));
     }
 }
@@ -826,11 +783,11 @@ static uint64_t pte_addr(Inner *in, uint64_t iova)
         uint64_t slot = table + 8 * ((iova >> (12 + 9 * (level - 1))) & 0x1ff);
         uint64_t e = readq(in, slot);
 
-        if (!(e & SL_RW)) {
-            e = alloc_page(in) | SL_RW;
+        if (!(e & QVTD_SL_RW)) {
+            e = alloc_page(in) | QVTD_SL_RW;
             writeq(in, slot, e);
         }
-        table = e & PTE_ADDR_MASK;
+        table = e & QVTD_PTE_ADDR_MASK;
     }
     return table + 8 * ((iova >> 12) & 0x1ff);
 }
@@ -854,7 +811,8 @@ static void viommu_setup(Inner *in)
         in->snp[i] = c->sc && !c->scalable && i < NPAGES / 2;
         in->mapped[i] = true;
         writeq(in, pte_addr(in, IOVA_BASE + i * PG),
-               (BUF_GPA + i * PG) | SL_RW | (in->snp[i] ? SL_SNP : 0));
+               (BUF_GPA + i * PG) | QVTD_SL_RW |
+               (in->snp[i] ? QVTD_SL_SNP : 0));
     }
     ctx = alloc_page(in);
     writeq(in, in->root + 16 * in->bus, ctx | 1);
@@ -876,26 +834,27 @@ static void viommu_setup(Inner *in)
         writeq(in, ce + 8, 0);
         writeq(in, ce, dir | 1);
     }
-    writeq(in, VTD_BASE + VTD_RTADDR,
-           in->root | (c->scalable ? RTADDR_SMT : 0));
-    gcmd(in, GCMD_SRTP, 0, GSTS_RTPS, GSTS_RTPS);
+    writeq(in, QVTD_BASE + QVTD_REG_RTADDR,
+           in->root | (c->scalable ? QVTD_RTADDR_SMT : 0));
+    gcmd(in, QVTD_GCMD_SRTP, 0, QVTD_GSTS_RTPS, QVTD_GSTS_RTPS);
     if (c->scalable) {
         /* Linux uses queued invalidation in scalable mode */
         in->iq = alloc_page(in);
         in->wait_status = alloc_page(in);
         in->iq_tail = 0;
-        writeq(in, VTD_BASE + VTD_IQA, in->iq | IQA_DW_256);
-        writeq(in, VTD_BASE + VTD_IQT, 0);
-        gcmd(in, GCMD_QIE, 0, GCMD_QIE, GCMD_QIE);
+        writeq(in, QVTD_BASE + QVTD_REG_IQA, in->iq | QVTD_IQA_DW_256);
+        writeq(in, QVTD_BASE + QVTD_REG_IQT, 0);
+        gcmd(in, QVTD_GCMD_QIE, 0, QVTD_GCMD_QIE, QVTD_GCMD_QIE);
         in->qi = true;
     }
     inv_context_global(in);
     if (c->scalable) {
-        qi_run(in, DESC_PC | (3ULL << 4), 0);      /* PASID cache, global */
+        /* PASID cache, global */
+        qi_run(in, QVTD_DESC_PC | (3ULL << 4), 0);
     }
     inv_iotlb_global(in);
     /* Translation on: vfio-pci's notifier registers and replays the tables */
-    gcmd(in, GCMD_TE, 0, GCMD_TE, GCMD_TE);
+    gcmd(in, QVTD_GCMD_TE, 0, QVTD_GCMD_TE, QVTD_GCMD_TE);
 }
 
 /* Scalable mode: flip PGSNP, then invalidate as Linux does */
@@ -905,8 +864,9 @@ static void set_pgsnp(Inner *in, bool on)
 
     in->pgsnp = on;
     writeq(in, in->pe + 8, on ? hi | PE_PGSNP : hi & ~PE_PGSNP);
-    qi_run(in, DESC_PC | ((uint64_t)DID << 16), 0);    /* domain-selective */
-    qi_run(in, DESC_PIOTLB | (2ULL << 4) | ((uint64_t)DID << 16), 0);
+    /* domain-selective */
+    qi_run(in, QVTD_DESC_PC | ((uint64_t)DID << 16), 0);
+    qi_run(in, QVTD_DESC_PIOTLB | (2ULL << 4) | ((uint64_t)DID << 16), 0);
 }
 
 static void unmap_page(Inner *in, int i)
@@ -937,14 +897,16 @@ static uint32_t dma(Inner *in, uint32_t op, uint64_t src, uint64_t dst,
 {
     uint32_t st;
 
-    writel(in, BAR0_ADDR + REG_STATUS, STATUS_DONE | STATUS_ERROR);
-    bar_writeq(in, REG_SRC, src);
-    bar_writeq(in, REG_DST, dst);
-    writel(in, BAR0_ADDR + REG_LEN, len);
-    writel(in, BAR0_ADDR + REG_PATTERN, pattern);
-    writel(in, BAR0_ADDR + REG_CMD,
-           CMD_START | op | (nosnoop ? CMD_NOSNOOP : 0));
-    st = readl(in, BAR0_ADDR + REG_STATUS);
+    writel(in, BAR0_ADDR + IOASID_VFIO_REG_STATUS,
+           IOASID_VFIO_STATUS_DONE | IOASID_VFIO_STATUS_ERROR);
+    bar_writeq(in, IOASID_VFIO_REG_SRC, src);
+    bar_writeq(in, IOASID_VFIO_REG_DST, dst);
+    writel(in, BAR0_ADDR + IOASID_VFIO_REG_LEN, len);
+    writel(in, BAR0_ADDR + IOASID_VFIO_REG_PATTERN, pattern);
+    writel(in, BAR0_ADDR + IOASID_VFIO_REG_CMD,
+           IOASID_VFIO_CMD_START | op |
+           (nosnoop ? IOASID_VFIO_CMD_NOSNOOP : 0));
+    st = readl(in, BAR0_ADDR + IOASID_VFIO_REG_STATUS);
     return st & 0xffff;
 }
 
@@ -975,12 +937,13 @@ static bool pci_setup(Inner *in)
     }
     for (slot = 0; slot < 32; slot++) {
         if (cfg_readl(in, in->bus << 8 | slot << 3, 0) ==
-            (DEV_DEVICE << 16 | DEV_VENDOR)) {
+            (IOASID_VFIO_DEVICE_ID << 16 | IOASID_VFIO_VENDOR_ID)) {
             break;
         }
     }
     check(in, slot < 32, "the inner guest sees the device (vendor 0x%x "
-          "device 0x%x) on bus %u", DEV_VENDOR, DEV_DEVICE, in->bus);
+          "device 0x%x) on bus %u", IOASID_VFIO_VENDOR_ID,
+          IOASID_VFIO_DEVICE_ID, in->bus);
     if (slot == 32) {
         return false;
     }
@@ -1012,7 +975,7 @@ static void fill_check(Inner *in, uint64_t base, uint64_t gpa,
     for (i = 0; i < len; i++) {
         want[i] = pattern >> (8 * (i % 4));
     }
-    check(in, st == STATUS_DONE && !memcmp(buf, want, len),
+    check(in, st == IOASID_VFIO_STATUS_DONE && !memcmp(buf, want, len),
           "%s: no-snoop fill of %u bytes at IOVA 0x%" PRIx64 ": STATUS "
           "0x%x, data %s", stage, len, base, st,
           memcmp(buf, want, len) ? "wrong" : "correct");
@@ -1035,7 +998,7 @@ static void dma_checks(Inner *in, uint64_t base, uint64_t gpa,
     memwrite(in, gpa + PG, want, 2 * PG);
     st = dma(in, CMD_OP_COPY, base + PG, base + 4 * PG, 2 * PG, 0, false);
     memread(in, gpa + 4 * PG, buf, 2 * PG);
-    check(in, st == STATUS_DONE && !memcmp(buf, want, 2 * PG),
+    check(in, st == IOASID_VFIO_STATUS_DONE && !memcmp(buf, want, 2 * PG),
           "%s: copy of 8 KiB IOVA 0x%" PRIx64 " -> 0x%" PRIx64 ": STATUS "
           "0x%x, data %s", stage, base + PG, base + 4 * PG, st,
           memcmp(buf, want, 2 * PG) ? "wrong" : "correct");
@@ -1045,7 +1008,7 @@ static void dma_checks(Inner *in, uint64_t base, uint64_t gpa,
 static void fault_check(Inner *in, uint64_t iova, const char *why)
 {
     uint32_t st = dma(in, CMD_OP_FILL, 0, iova, PG, 0xdeadbeef, false);
-    uint64_t fa = bar_readq(in, REG_FAULT_ADDR);
+    uint64_t fa = bar_readq(in, IOASID_VFIO_REG_FAULT_ADDR);
 
     check(in, st == STATUS_NO_MAP && fa == iova,
           "DMA to %s IOVA 0x%" PRIx64 " faults: STATUS 0x%x (want 0x%x), "
@@ -1082,9 +1045,9 @@ static void nosnoop_holdoff(Inner *in)
           "Enable No Snoop reads 0 once the guest cleared it");
     show_inner(in, "nosnoop-cleared");
     checkpoint(in, "nosnoop-cleared");
-    nsb = bar_readq(in, REG_NOSNOOP);
+    nsb = bar_readq(in, IOASID_VFIO_REG_NOSNOOP_BYTES);
     dma_checks(in, BUF_GPA, BUF_GPA, "Enable No Snoop 0", 4);
-    nsb = bar_readq(in, REG_NOSNOOP) - nsb;
+    nsb = bar_readq(in, IOASID_VFIO_REG_NOSNOOP_BYTES) - nsb;
     check(in, nsb == 0, "Enable No Snoop 0: the no-snoop fill adds %" PRIu64
           " to NOSNOOP_BYTES (want 0: the device saw the bit clear)", nsb);
     qt(in, "clock_step %" PRIu64, (uint64_t)(HOLDOFF_MS - 1) * 1000000);
@@ -1094,9 +1057,9 @@ static void nosnoop_holdoff(Inner *in)
     cfg_writew(in, bdf(in), exp + PCI_EXP_DEVCTL, devctl | DEVCTL_NOSNOOP_EN);
     show_inner(in, "nosnoop-set");
     checkpoint(in, "nosnoop-set");
-    nsb = bar_readq(in, REG_NOSNOOP);
+    nsb = bar_readq(in, IOASID_VFIO_REG_NOSNOOP_BYTES);
     dma_checks(in, BUF_GPA, BUF_GPA, "Enable No Snoop 1", 5);
-    nsb = bar_readq(in, REG_NOSNOOP) - nsb;
+    nsb = bar_readq(in, IOASID_VFIO_REG_NOSNOOP_BYTES) - nsb;
     check(in, nsb == (outer_sc ? 0 : len), "Enable No Snoop 1: the no-snoop "
           "fill adds %" PRIu64 " to NOSNOOP_BYTES (want %u: outer "
           "snoop-control=%s)", nsb, outer_sc ? 0 : len,
@@ -1186,7 +1149,7 @@ static void run_case(Inner *in)
     }
     qmp_connect(in);
     if (c->viommu) {
-        uint64_t ecap = readq(in, VTD_BASE + VTD_ECAP);
+        uint64_t ecap = readq(in, QVTD_BASE + QVTD_REG_ECAP);
 
         check(in, !!(ecap & 0x80) == c->sc, "inner ECAP.SC=%d (ECAP 0x%"
               PRIx64 ")", c->sc, ecap);
@@ -1197,16 +1160,19 @@ static void run_case(Inner *in)
     if (!pci_setup(in)) {
         goto quit;
     }
-    check(in, readl(in, BAR0_ADDR + REG_ID) == DEV_ID,
+    check(in, readl(in, BAR0_ADDR + IOASID_VFIO_REG_ID) == IOASID_VFIO_ID_VALUE,
           "BAR0 ID reads \"IOA1\" through vfio-pci");
     /* FLR: a fresh device in every inner run */
-    check(in, bar_readq(in, REG_NOSNOOP) == 0 &&
-          bar_readq(in, REG_SRC) == 0 && bar_readq(in, REG_DST) == 0 &&
-          readl(in, BAR0_ADDR + REG_PATTERN) == 0 &&
-          readl(in, BAR0_ADDR + REG_LEN) == 0,
+    check(in, bar_readq(in, IOASID_VFIO_REG_NOSNOOP_BYTES) == 0 &&
+          bar_readq(in, IOASID_VFIO_REG_SRC) == 0 &&
+          bar_readq(in, IOASID_VFIO_REG_DST) == 0 &&
+          readl(in, BAR0_ADDR + IOASID_VFIO_REG_PATTERN) == 0 &&
+          readl(in, BAR0_ADDR + IOASID_VFIO_REG_LEN) == 0,
           "the device starts reset (NOSNOOP_BYTES 0x%" PRIx64 ", SRC 0x%"
-          PRIx64 ", PATTERN 0x%x)", bar_readq(in, REG_NOSNOOP),
-          bar_readq(in, REG_SRC), readl(in, BAR0_ADDR + REG_PATTERN));
+          PRIx64 ", PATTERN 0x%x)",
+          bar_readq(in, IOASID_VFIO_REG_NOSNOOP_BYTES),
+          bar_readq(in, IOASID_VFIO_REG_SRC),
+          readl(in, BAR0_ADDR + IOASID_VFIO_REG_PATTERN));
 
     if (c->platform_off) {
         /* the KVM-VFIO decision is what this case is about: one fill */
@@ -1227,10 +1193,10 @@ static void run_case(Inner *in)
         unmap_page(in, NPAGES - 1);
         fault_check(in, IOVA_BASE + (NPAGES - 1) * PG, "unmapped");
         check(in, dma(in, CMD_OP_FILL, 0, IOVA_BASE, PG, 1, false) ==
-              STATUS_DONE, "DMA to a page still mapped works after the "
-              "unmap");
+              IOASID_VFIO_STATUS_DONE, "DMA to a page still mapped works "
+              "after the unmap");
     }
-    nsb = bar_readq(in, REG_NOSNOOP);
+    nsb = bar_readq(in, IOASID_VFIO_REG_NOSNOOP_BYTES);
     printf("NESTED nosnoop-bytes case=%s bytes=%" PRIu64 "\n", c->name, nsb);
     show_inner(in, "final");
     checkpoint(in, "final");

@@ -19,6 +19,8 @@ QEMU=$OBJ/qemu-system-x86_64
 BIOS=/usr/share/seabios/bios-256k.bin
 img=$OUT/initrd.img
 inputs=("$QEMU" "$SRC/guest/nested/inner-driver.c" "$SRC/guest/nested/init"
+        "$SRC/include/hw/vfio/ioasid-vfio-regs.h"
+        "$SRC/tests/qtest/libqos/vtd-regs.h"
         "$SRC/scripts/guest/nested-image.sh" "$SERIES/initrd.img")
 
 for f in "${inputs[@]}" "$BIOS" "$SERIES/root/bin/busybox" \
@@ -45,7 +47,8 @@ done
 cp -r "$SERIES/root/lib/vfio" "$SERIES/root/lib/vfio-modules" "$root/lib/"
 cp "$SRC/guest/nested/init" "$root/init"
 chmod +x "$root/init"
-gcc -static -O2 -Wall -o "$root/bin/inner-driver" \
+gcc -static -O2 -Wall -I "$SRC/include" -I "$SRC/tests/qtest/libqos" \
+    -o "$root/bin/inner-driver" \
     "$SRC/guest/nested/inner-driver.c"
 
 # our QEMU and what it links, at the paths ldd gives (files, not links)

@@ -13,44 +13,8 @@
 #include "vtd.h"
 
 /* Registers (10.4) */
-#define REG_GCMD        0x18
-#define REG_GSTS        0x1c
-#define REG_RTADDR      0x20
-#define REG_CCMD        0x28
-#define REG_FSTS        0x34
-#define REG_IQH         0x80
-#define REG_IQT         0x88
-#define REG_IQA         0x90
-#define REG_IVA         0xf0
-#define REG_IOTLB       0xf8
-#define REG_FRCD        0x220
-
-#define GCMD_TE         (1u << 31)
-#define GCMD_SRTP       (1u << 30)
-#define GCMD_QIE        (1u << 26)
-/* GSTS bits that are states a GCMD write must carry over (TE, QIE, IRE) */
-#define GSTS_KEEP       ((1u << 31) | (1u << 26) | (1u << 25) | (1u << 23))
-#define GSTS_RTPS       (1u << 30)
-
-#define RTADDR_SMT      (1ULL << 10)
-#define CCMD_ICC        (1ULL << 63)
-#define IOTLB_IVT       (1ULL << 63)
-#define FSTS_PPF        (1u << 1)
-#define FSTS_IQE        (1u << 4)
-#define FRCD_F          (1ULL << 63)
-#define IQA_DW_256      (1ULL << 11)
-
-/* Invalidation descriptor types (6.5.2) */
-#define DESC_CC         1
-#define DESC_IOTLB      2
-#define DESC_WAIT       5
-#define DESC_PIOTLB     6
-#define DESC_PC         7
-#define DESC_WAIT_SW    (1ULL << 5)
-#define DESC_IOTLB_DR   (1ULL << 7)
-#define DESC_IOTLB_DW   (1ULL << 6)
-
-#define PTE_ADDR_MASK   0x000ffffffffff000ULL
+/* IOTLB invalidations drain reads and writes */
+#define IOTLB_DRAIN     (QVTD_DESC_IOTLB_DR | QVTD_DESC_IOTLB_DW)
 
 static void wr64(QVTD *v, uint32_t reg, uint64_t val)
 {
@@ -86,12 +50,13 @@ uint64_t qvtd_alloc_page(QVTD *v)
 static void gcmd(QVTD *v, uint32_t set, uint32_t clear, uint32_t want_mask,
                  uint32_t want)
 {
-    uint32_t cmd = (qvtd_readl(v, REG_GSTS) & GSTS_KEEP & ~clear) | set;
+    uint32_t gsts = qvtd_readl(v, QVTD_REG_GSTS);
+    uint32_t cmd = (gsts & QVTD_GSTS_KEEP & ~clear) | set;
     int i;
 
-    wr32(v, REG_GCMD, cmd);
+    wr32(v, QVTD_REG_GCMD, cmd);
     for (i = 0; i < 1000; i++) {
-        if ((qvtd_readl(v, REG_GSTS) & want_mask) == want) {
+        if ((qvtd_readl(v, QVTD_REG_GSTS) & want_mask) == want) {
             return;
         }
     }
@@ -106,19 +71,21 @@ void qvtd_init(QVTD *v, QTestState *qts, uint64_t table_mem, uint64_t size,
         .end_page = table_mem + size, .levels = 4,
     };
     v->root = qvtd_alloc_page(v);
-    wr64(v, REG_RTADDR, v->root | (scalable ? RTADDR_SMT : 0));
-    gcmd(v, GCMD_SRTP, 0, GSTS_RTPS, GSTS_RTPS);
+    wr64(v, QVTD_REG_RTADDR, v->root | (scalable ? QVTD_RTADDR_SMT : 0));
+    gcmd(v, QVTD_GCMD_SRTP, 0, QVTD_GSTS_RTPS, QVTD_GSTS_RTPS);
 }
 
 void qvtd_set_root(QVTD *v, uint64_t rtaddr)
 {
-    wr64(v, REG_RTADDR, rtaddr);
-    gcmd(v, GCMD_SRTP, 0, GSTS_RTPS, GSTS_RTPS);
+    wr64(v, QVTD_REG_RTADDR, rtaddr);
+    gcmd(v, QVTD_GCMD_SRTP, 0, QVTD_GSTS_RTPS, QVTD_GSTS_RTPS);
 }
 
 void qvtd_set_translation(QVTD *v, bool on)
 {
-    gcmd(v, on ? GCMD_TE : 0, on ? 0 : GCMD_TE, GCMD_TE, on ? GCMD_TE : 0);
+    uint32_t te = on ? QVTD_GCMD_TE : 0;
+
+    gcmd(v, te, QVTD_GCMD_TE & ~te, QVTD_GCMD_TE, te);
 }
 
 void qvtd_enable_qi(QVTD *v)
@@ -127,9 +94,9 @@ void qvtd_enable_qi(QVTD *v)
     v->wait_status = qvtd_alloc_page(v);
     v->iq_tail = 0;
     /* 4 KiB queue (QS=0); scalable mode uses 256-bit descriptors */
-    wr64(v, REG_IQA, v->iq | (v->scalable ? IQA_DW_256 : 0));
-    wr64(v, REG_IQT, 0);
-    gcmd(v, GCMD_QIE, 0, GCMD_QIE, GCMD_QIE);
+    wr64(v, QVTD_REG_IQA, v->iq | (v->scalable ? QVTD_IQA_DW_256 : 0));
+    wr64(v, QVTD_REG_IQT, 0);
+    gcmd(v, QVTD_GCMD_QIE, 0, QVTD_GCMD_QIE, QVTD_GCMD_QIE);
     v->qi = true;
 }
 
@@ -151,7 +118,7 @@ static void qi_put(QVTD *v, uint64_t lo, uint64_t hi)
 
 static void qi_ring(QVTD *v)
 {
-    wr64(v, REG_IQT, (uint64_t)v->iq_tail * (v->scalable ? 32 : 16));
+    wr64(v, QVTD_REG_IQT, (uint64_t)v->iq_tail * (v->scalable ? 32 : 16));
 }
 
 static void qi_submit(QVTD *v, uint64_t lo, uint64_t hi)
@@ -169,10 +136,11 @@ static void qi_run(QVTD *v, uint64_t lo, uint64_t hi)
     if (!v->qi_one_tail) {
         qi_ring(v);
     }
-    qi_submit(v, DESC_WAIT | DESC_WAIT_SW | ((uint64_t)seq << 32),
+    qi_submit(v, QVTD_DESC_WAIT | QVTD_DESC_WAIT_SW | ((uint64_t)seq << 32),
               v->wait_status);
-    g_assert_cmphex(qvtd_readl(v, REG_FSTS) & FSTS_IQE, ==, 0);
-    g_assert_cmphex(qvtd_readq(v, REG_IQH), ==, qvtd_readq(v, REG_IQT));
+    g_assert_cmphex(qvtd_readl(v, QVTD_REG_FSTS) & QVTD_FSTS_IQE, ==, 0);
+    g_assert_cmphex(qvtd_readq(v, QVTD_REG_IQH), ==,
+                    qvtd_readq(v, QVTD_REG_IQT));
     g_assert_cmphex(qtest_readl(v->qts, v->wait_status), ==, seq);
 }
 
@@ -184,10 +152,10 @@ void qvtd_disable_qi(QVTD *v)
      * Drain with a wait descriptor first: QEMU refuses to clear GCMD.QIE
      * unless the last descriptor it processed was a wait.
      */
-    qi_submit(v, DESC_WAIT | DESC_WAIT_SW | ((uint64_t)seq << 32),
+    qi_submit(v, QVTD_DESC_WAIT | QVTD_DESC_WAIT_SW | ((uint64_t)seq << 32),
               v->wait_status);
     g_assert_cmphex(qtest_readl(v->qts, v->wait_status), ==, seq);
-    gcmd(v, 0, GCMD_QIE, GCMD_QIE, 0);
+    gcmd(v, 0, QVTD_GCMD_QIE, QVTD_GCMD_QIE, 0);
     v->qi = false;
 }
 
@@ -205,18 +173,18 @@ static void reg_command(QVTD *v, uint32_t reg, uint64_t busy, uint64_t val)
 
 static void ccmd(QVTD *v, uint64_t val)
 {
-    reg_command(v, REG_CCMD, CCMD_ICC, val);
+    reg_command(v, QVTD_REG_CCMD, QVTD_CCMD_ICC, val);
 }
 
 static void iotlb_reg(QVTD *v, uint64_t val)
 {
-    reg_command(v, REG_IOTLB, IOTLB_IVT, val);
+    reg_command(v, QVTD_REG_IOTLB, QVTD_IOTLB_IVT, val);
 }
 
 void qvtd_inv_context_global(QVTD *v)
 {
     if (v->qi) {
-        qi_run(v, DESC_CC | (1ULL << 4), 0);
+        qi_run(v, QVTD_DESC_CC | (1ULL << 4), 0);
     } else {
         ccmd(v, 1ULL << 61);
     }
@@ -225,7 +193,7 @@ void qvtd_inv_context_global(QVTD *v)
 void qvtd_inv_context_domain(QVTD *v, uint16_t did)
 {
     if (v->qi) {
-        qi_run(v, DESC_CC | (2ULL << 4) | ((uint64_t)did << 16), 0);
+        qi_run(v, QVTD_DESC_CC | (2ULL << 4) | ((uint64_t)did << 16), 0);
     } else {
         ccmd(v, (2ULL << 61) | did);
     }
@@ -234,7 +202,7 @@ void qvtd_inv_context_domain(QVTD *v, uint16_t did)
 void qvtd_inv_context_device(QVTD *v, uint16_t did, uint16_t sid)
 {
     if (v->qi) {
-        qi_run(v, DESC_CC | (3ULL << 4) | ((uint64_t)did << 16) |
+        qi_run(v, QVTD_DESC_CC | (3ULL << 4) | ((uint64_t)did << 16) |
                ((uint64_t)sid << 32), 0);
     } else {
         ccmd(v, (3ULL << 61) | did | ((uint64_t)sid << 16));
@@ -244,8 +212,7 @@ void qvtd_inv_context_device(QVTD *v, uint16_t did, uint16_t sid)
 void qvtd_inv_iotlb_global(QVTD *v)
 {
     if (v->qi) {
-        qi_run(v, DESC_IOTLB | (1ULL << 4) | DESC_IOTLB_DR | DESC_IOTLB_DW,
-               0);
+        qi_run(v, QVTD_DESC_IOTLB | (1ULL << 4) | IOTLB_DRAIN, 0);
     } else {
         iotlb_reg(v, 1ULL << 60);
     }
@@ -254,7 +221,7 @@ void qvtd_inv_iotlb_global(QVTD *v)
 void qvtd_inv_iotlb_domain(QVTD *v, uint16_t did)
 {
     if (v->qi) {
-        qi_run(v, DESC_IOTLB | (2ULL << 4) | DESC_IOTLB_DR | DESC_IOTLB_DW |
+        qi_run(v, QVTD_DESC_IOTLB | (2ULL << 4) | IOTLB_DRAIN |
                ((uint64_t)did << 16), 0);
     } else {
         iotlb_reg(v, (2ULL << 60) | ((uint64_t)did << 32));
@@ -264,10 +231,10 @@ void qvtd_inv_iotlb_domain(QVTD *v, uint16_t did)
 void qvtd_inv_iotlb_page(QVTD *v, uint16_t did, uint64_t addr, unsigned am)
 {
     if (v->qi) {
-        qi_run(v, DESC_IOTLB | (3ULL << 4) | DESC_IOTLB_DR | DESC_IOTLB_DW |
+        qi_run(v, QVTD_DESC_IOTLB | (3ULL << 4) | IOTLB_DRAIN |
                ((uint64_t)did << 16), addr | am);
     } else {
-        wr64(v, REG_IVA, addr | am);
+        wr64(v, QVTD_REG_IVA, addr | am);
         iotlb_reg(v, (3ULL << 60) | ((uint64_t)did << 32));
     }
 }
@@ -275,13 +242,14 @@ void qvtd_inv_iotlb_page(QVTD *v, uint16_t did, uint64_t addr, unsigned am)
 void qvtd_inv_pasid_cache(QVTD *v, uint16_t did, bool global)
 {
     g_assert_true(v->qi);
-    qi_run(v, DESC_PC | (global ? 3ULL << 4 : 0) | ((uint64_t)did << 16), 0);
+    qi_run(v, QVTD_DESC_PC | (global ? 3ULL << 4 : 0) | ((uint64_t)did << 16),
+           0);
 }
 
 void qvtd_inv_piotlb_pasid(QVTD *v, uint16_t did, uint32_t pasid)
 {
     g_assert_true(v->qi);
-    qi_run(v, DESC_PIOTLB | (2ULL << 4) | ((uint64_t)did << 16) |
+    qi_run(v, QVTD_DESC_PIOTLB | (2ULL << 4) | ((uint64_t)did << 16) |
            ((uint64_t)pasid << 32), 0);
 }
 
@@ -289,7 +257,7 @@ void qvtd_inv_piotlb_page(QVTD *v, uint16_t did, uint32_t pasid,
                           uint64_t addr, unsigned am)
 {
     g_assert_true(v->qi);
-    qi_run(v, DESC_PIOTLB | (3ULL << 4) | ((uint64_t)did << 16) |
+    qi_run(v, QVTD_DESC_PIOTLB | (3ULL << 4) | ((uint64_t)did << 16) |
            ((uint64_t)pasid << 32), addr | am);
 }
 
@@ -332,7 +300,7 @@ static uint64_t pte_addr(QVTD *v, uint64_t top, uint64_t iova, int leaf)
             e = qvtd_alloc_page(v) | QVTD_SL_RW;
             qtest_writeq(v->qts, slot, e);
         }
-        table = e & PTE_ADDR_MASK;
+        table = e & QVTD_PTE_ADDR_MASK;
     }
     return table + 8 * level_index(iova, leaf);
 }
@@ -381,7 +349,7 @@ static uint64_t context_table(QVTD *v, uint8_t devfn)
         e = qvtd_alloc_page(v) | 1;
         qtest_writeq(v->qts, slot, e);
     }
-    return e & PTE_ADDR_MASK;
+    return e & QVTD_PTE_ADDR_MASK;
 }
 
 void qvtd_context_legacy(QVTD *v, uint8_t devfn, uint16_t did, uint64_t top)
@@ -424,22 +392,23 @@ void qvtd_pasid_set_pgsnp(QVTD *v, uint64_t pasid_entry, bool pgsnp)
 
 unsigned qvtd_take_fault(QVTD *v, uint64_t *addr, uint16_t *sid)
 {
-    uint32_t fsts = qvtd_readl(v, REG_FSTS);
+    uint32_t fsts = qvtd_readl(v, QVTD_REG_FSTS);
     uint32_t fri = (fsts >> 8) & 0xff;
     uint64_t lo, hi;
 
-    if (!(fsts & FSTS_PPF)) {
+    if (!(fsts & QVTD_FSTS_PPF)) {
         return 0;
     }
-    lo = qvtd_readq(v, REG_FRCD + 16 * fri);
-    hi = qvtd_readq(v, REG_FRCD + 16 * fri + 8);
-    g_assert_true(hi & FRCD_F);
+    lo = qvtd_readq(v, QVTD_REG_FRCD + 16 * fri);
+    hi = qvtd_readq(v, QVTD_REG_FRCD + 16 * fri + 8);
+    g_assert_true(hi & QVTD_FRCD_F);
     if (addr) {
         *addr = lo & ~0xfffULL;
     }
     if (sid) {
         *sid = hi & 0xffff;
     }
-    wr64(v, REG_FRCD + 16 * fri + 8, FRCD_F);       /* write 1 to clear */
+    /* write 1 to clear */
+    wr64(v, QVTD_REG_FRCD + 16 * fri + 8, QVTD_FRCD_F);
     return (hi >> 32) & 0xff;
 }

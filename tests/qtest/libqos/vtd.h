@@ -16,19 +16,7 @@
 #define QTEST_LIBQOS_VTD_H
 
 #include "../libqtest.h"
-
-#define QVTD_BASE               0xfed90000ULL
-
-/* Second-level PTE bits (VT-d 3.x 9.8) */
-#define QVTD_SL_R               (1ULL << 0)
-#define QVTD_SL_W               (1ULL << 1)
-#define QVTD_SL_PS              (1ULL << 7)     /* large page (2M/1G) */
-#define QVTD_SL_SNP             (1ULL << 11)    /* snoop behaviour */
-#define QVTD_SL_RW              (QVTD_SL_R | QVTD_SL_W)
-
-#define QVTD_PAGE_4K            (1ULL << 12)
-#define QVTD_PAGE_2M            (1ULL << 21)
-#define QVTD_PAGE_1G            (1ULL << 30)
+#include "vtd-regs.h"
 
 typedef struct QVTD {
     QTestState *qts;
