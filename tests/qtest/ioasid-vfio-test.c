@@ -98,9 +98,22 @@ static void test_hmp_info(void)
     QIoasidVfio *d = dev_start(NULL, NULL);
     g_autofree char *out = qtest_hmp(d->qts, "info ioasid");
 
-    g_assert_nonnull(strstr(out, "context ioasid-default"));
+    g_assert_nonnull(strstr(out, "context ioasid-default (embedded)"));
     g_assert_nonnull(strstr(out, "device /machine/peripheral/dev0"));
     g_assert_nonnull(strstr(out, "block-nosnoop"));
+    /* the default context's identity map asks for what it gets */
+    g_assert_null(strstr(out, "forced"));
+    qiov_stop(d);
+
+    /*
+     * nosnoop=deny on a context that would not block: the IOASID enforces,
+     * so the host blocks what the mappings did not ask to.
+     */
+    d = dev_start("-object ioasid,id=c,enforce-snoop=off",
+                  "ioasid=c,nosnoop=deny");
+    g_free(out);
+    out = qtest_hmp(d->qts, "info ioasid");
+    g_assert_nonnull(strstr(out, " rw block-nosnoop (forced: not asked)"));
     qiov_stop(d);
 }
 
