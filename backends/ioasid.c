@@ -617,6 +617,7 @@ static void ioasid_init(Object *obj)
     be->cache_model = IOASID_CACHE_MODEL_COHERENT;
     be->cache_size = IOASID_CACHE_MODEL_DEFAULT_SIZE;
     be->devices = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+    be->mirrors = g_hash_table_new_full(NULL, NULL, NULL, g_free);
 }
 
 static void ioasid_finalize(Object *obj)
@@ -628,6 +629,7 @@ static void ioasid_finalize(Object *obj)
         be->ops->close(be);
     }
     g_hash_table_destroy(be->devices);
+    g_hash_table_destroy(be->mirrors);
     g_free(be->name);
 }
 
@@ -691,6 +693,42 @@ DEFINE_TYPES(ioasid_types)
 
 /* ---- QMP / HMP ---- */
 
+typedef struct IOASIDMirror {
+    IOASIDMirrorTranslation translation;
+    void *opaque;
+} IOASIDMirror;
+
+void ioasid_backend_set_mirror(IOASIDBackend *be, uint32_t ioasid,
+                               IOASIDMirrorTranslation translation,
+                               void *opaque)
+{
+    IOASIDMirror *m;
+
+    if (!translation) {
+        g_hash_table_remove(be->mirrors, GUINT_TO_POINTER(ioasid));
+        return;
+    }
+    m = g_new(IOASIDMirror, 1);
+    *m = (IOASIDMirror) { .translation = translation, .opaque = opaque };
+    g_hash_table_insert(be->mirrors, GUINT_TO_POINTER(ioasid), m);
+}
+
+/* What each IOASID of @be mirrors, where someone mirrors into it */
+static void ioasid_query_translations(IOASIDBackend *be,
+                                      IoasidSpaceInfoList *spaces)
+{
+    for (; spaces; spaces = spaces->next) {
+        IoasidSpaceInfo *sp = spaces->value;
+        IOASIDMirror *m = g_hash_table_lookup(be->mirrors,
+                                              GUINT_TO_POINTER(sp->ioasid));
+
+        if (m) {
+            sp->has_translation = true;
+            sp->translation = m->translation(m->opaque);
+        }
+    }
+}
+
 /*
  * The host tables are exact whenever the monitor runs: users apply what
  * they batch when the vIOMMU commits an invalidation (see ioasid-relay.c),
@@ -732,6 +770,7 @@ IoasidContextInfoList *qmp_query_ioasid(const char *id, bool has_iova,
         info->max_mappings = be->max_mappings;
         info->ioasids = be->ops->query(be, first, last,
                                        has_count ? count : 0);
+        ioasid_query_translations(be, info->ioasids);
         QAPI_LIST_APPEND(tail, info);
     }
     if (id && !head) {
@@ -770,11 +809,14 @@ void hmp_info_ioasid(Monitor *mon, const QDict *qdict)
             monitor_printf(mon, "  ioasid %u: enforce-snoop=%s mappings=%"
                            PRIu64 " map-calls=%" PRIu64 " unmap-calls=%"
                            PRIu64 " failed-calls=%" PRIu64
-                           " quota-refused=%" PRIu64 "\n", sp->ioasid,
+                           " quota-refused=%" PRIu64 "%s%s\n", sp->ioasid,
                            sp->enforce_snoop ? "on" : "off",
                            sp->mapping_count, sp->map_calls,
                            sp->unmap_calls, sp->failed_calls,
-                           sp->quota_refused);
+                           sp->quota_refused,
+                           sp->has_translation ? " mirrors=" : "",
+                           sp->has_translation ?
+                           IoasidGuestTranslation_str(sp->translation) : "");
             for (d = sp->devices; d; d = d->next) {
                 monitor_printf(mon, "    device %s\n", d->value);
             }

@@ -472,6 +472,28 @@ static NoncoherentKvmVfioFile *vfio_ioasid_nc_kvm_file(
     return info;
 }
 
+/*
+ * A physical device's misses cannot be walked for it (ioasid_relay_fill()
+ * is for devices whose DMA QEMU performs): behind first-stage tables it
+ * sees a mapping once the guest invalidates it, which VT-d does not
+ * require (3.x 6.1) and Linux guests do not do.
+ */
+static void vfio_ioasid_warn_first_stage(VFIOPCIDevice *vdev)
+{
+    Object *viommu = object_resolve_path_type("", "intel-iommu", NULL);
+
+    if (viommu && object_property_get_bool(viommu, "x-flts", NULL) &&
+        pci_device_iommu_address_space(&vdev->pdev) != &address_space_memory) {
+        warn_report("%s: behind intel-iommu x-flts=on the device sees a "
+                    "first-stage mapping once the guest invalidates it; "
+                    "VT-d does not require that and Linux guests do not do "
+                    "it, so DMA to a new mapping faults until then",
+                    vdev->vbasedev.name);
+        error_printf("Use intel-iommu x-flts=off for vfio-pci with a Linux "
+                     "guest.\n");
+    }
+}
+
 bool vfio_ioasid_pci_realize(VFIOPCIDevice *vdev, Error **errp)
 {
     VFIODevice *vbasedev = &vdev->vbasedev;
@@ -498,6 +520,7 @@ bool vfio_ioasid_pci_realize(VFIOPCIDevice *vdev, Error **errp)
             return false;
         }
     }
+    vfio_ioasid_warn_first_stage(vdev);
     d = g_new0(VFIOIoasidDevice, 1);
     d->vdev = vdev;
     d->kvm_fd = vbasedev->group ? vbasedev->group->fd : -1;

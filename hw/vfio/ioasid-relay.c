@@ -18,6 +18,12 @@
  * Nothing but RAM is ever mapped: a vIOMMU entry that points elsewhere is a
  * guest error and leaves the IOVA unmapped, so the device's DMA faults.
  *
+ * A guest may create a VT-d first-stage entry without invalidating it
+ * (VT-d 3.x 6.1), so no event tells the relay of it: when the device
+ * misses in the host table, ioasid_relay_fill() asks the vIOMMU to walk
+ * its tables at that IOVA, as hardware does on a miss, and the MAP
+ * events it sends fill the host table before the device tries again.
+ *
  * Invariants:
  *  - relay->host holds exactly the host's mappings of the IOASID, one node
  *    per successful MAP_DMA, removed when an UNMAP_DMA covers it;
@@ -379,7 +385,7 @@ static bool ioasid_relay_probe_iommu(IOMMUMemoryRegion *iommu_mr,
  * a notifier with @flags and, for the relay (@relay set), that it can
  * follow it: only intel-iommu relays the guest's snoop bits (other vIOMMUs
  * would accept the notifier and drop them), and it must accept a
- * snoop-relaying MAP notifier (caching mode, no first stage).  Checked when
+ * snoop-relaying MAP notifier (caching mode).  Checked when
  * the device is created rather than when the guest first enables
  * translation.
  */
@@ -401,10 +407,13 @@ static bool ioasid_relay_check_viommu(IOASIDRelay *relay, MemoryRegion *mr,
         if (!ioasid_relay_probe_iommu(IOMMU_MEMORY_REGION(mr), flags, errp)) {
             if (relay) {
                 error_prepend(errp, "%s: intel-iommu refuses to report its "
-                              "mappings (it needs caching-mode=on, and "
-                              "x-flts=off): ", relay->owner);
+                              "mappings (it needs caching-mode=on): ",
+                              relay->owner);
             }
             return false;
+        }
+        if (relay && !relay->viommu) {
+            relay->viommu = IOMMU_MEMORY_REGION(mr);
         }
         return true;
     }
@@ -540,6 +549,36 @@ static void ioasid_relay_region_del(MemoryListener *listener,
     ioasid_relay_flush(relay);
 }
 
+/* ---- introspection ---- */
+
+IoasidGuestTranslation ioasid_relay_translation(IOASIDRelay *relay)
+{
+    IOMMUGuestTranslation t;
+
+    if (!relay->viommu ||
+        memory_region_iommu_get_attr(relay->viommu,
+                                     IOMMU_ATTR_GUEST_TRANSLATION, &t)) {
+        return IOASID_GUEST_TRANSLATION_IDENTITY;
+    }
+    switch (t) {
+    case IOMMU_GUEST_TRANSLATION_PASS_THROUGH:
+        return IOASID_GUEST_TRANSLATION_PASS_THROUGH;
+    case IOMMU_GUEST_TRANSLATION_FIRST_STAGE:
+        return IOASID_GUEST_TRANSLATION_FIRST_STAGE;
+    case IOMMU_GUEST_TRANSLATION_SECOND_STAGE:
+        return IOASID_GUEST_TRANSLATION_SECOND_STAGE;
+    case IOMMU_GUEST_TRANSLATION_BLOCKED:
+        return IOASID_GUEST_TRANSLATION_BLOCKED;
+    default:
+        return IOASID_GUEST_TRANSLATION_IDENTITY;
+    }
+}
+
+static IoasidGuestTranslation ioasid_relay_translation_cb(void *opaque)
+{
+    return ioasid_relay_translation(opaque);
+}
+
 bool ioasid_relay_start(IOASIDRelay *relay, IOASIDBackend *be,
                         uint32_t ioasid, AddressSpace *as,
                         uint32_t identity_flags, const char *owner,
@@ -579,6 +618,7 @@ bool ioasid_relay_start(IOASIDRelay *relay, IOASIDBackend *be,
         .priority = MEMORY_LISTENER_PRIORITY_DEV_BACKEND,
     };
     relay->started = true;
+    ioasid_backend_set_mirror(be, ioasid, ioasid_relay_translation_cb, relay);
     memory_listener_register(&relay->listener, as);
     return true;
 }
@@ -592,6 +632,7 @@ void ioasid_relay_stop(IOASIDRelay *relay)
     }
     /* Unregistering calls region_del for every section: all is unmapped. */
     memory_listener_unregister(&relay->listener);
+    ioasid_backend_set_mirror(relay->be, relay->ioasid, NULL, NULL);
     assert(QLIST_EMPTY(&relay->giommus));
     ioasid_relay_send_runs(relay);
     /* Whatever is left (nothing, unless the host refused an unmap) */
@@ -608,6 +649,23 @@ void ioasid_relay_stop(IOASIDRelay *relay)
 bool ioasid_relay_translating(IOASIDRelay *relay)
 {
     return !QLIST_EMPTY(&relay->giommus);
+}
+
+bool ioasid_relay_fill(IOASIDRelay *relay, hwaddr iova)
+{
+    IOASIDRelayGuestIOMMU *giommu;
+
+    QLIST_FOREACH(giommu, &relay->giommus, next) {
+        hwaddr offset = iova - giommu->iommu_offset;
+
+        if (iova >= giommu->iommu_offset && offset >= giommu->n.start &&
+            offset <= giommu->n.end) {
+            trace_ioasid_relay_fill(relay->owner, iova);
+            /* The vIOMMU commits: the host has what it found on return */
+            return memory_region_iommu_notify_miss(giommu->iommu_mr, offset);
+        }
+    }
+    return false;
 }
 
 void ioasid_relay_report_fault(IOASIDRelay *relay, hwaddr iova,

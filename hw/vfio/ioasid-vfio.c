@@ -120,7 +120,10 @@ typedef struct IOASIDVFIOSegment {
 /*
  * Translate [iova, iova + len) through the host mapping table, as a host
  * IOMMU would, before any byte moves: a transfer that would fault moves
- * nothing.  Returns 0, or an IOASID_VFIO_ERR_* code with s->fault_addr set.
+ * nothing.  Where nothing is mapped, the vIOMMU may not have been told of
+ * a new entry (VT-d first stage): it walks its tables there once, as
+ * hardware walks on a miss, and the host table is tried again.  Returns
+ * 0, or an IOASID_VFIO_ERR_* code with s->fault_addr set.
  */
 static int ioasid_vfio_translate(IOASIDVFIOState *s, uint64_t iova,
                                  uint32_t len, bool is_write, GArray *segs)
@@ -131,6 +134,12 @@ static int ioasid_vfio_translate(IOASIDVFIOState *s, uint64_t iova,
                                                is_write, &seg.addr, &seg.len,
                                                &seg.block_nosnoop);
 
+        if (ret && ret != -EACCES && ioasid_relay_fill(&s->relay, iova)) {
+            seg.len = len;
+            ret = ioasid_backend_dma_translate(s->be, s->dev_id, iova,
+                                               is_write, &seg.addr, &seg.len,
+                                               &seg.block_nosnoop);
+        }
         if (ret) {
             s->fault_addr = iova;
             ioasid_relay_report_fault(&s->relay, iova, is_write);
@@ -428,12 +437,6 @@ static bool ioasid_vfio_check_viommu(IOASIDVFIOState *s, bool can_block,
     viommu = object_resolve_path_type("", "intel-iommu", NULL);
     if (!viommu) {
         return true;
-    }
-    if (object_property_get_bool(viommu, "x-flts", NULL)) {
-        error_setg(errp, "ioasid-vfio cannot work behind intel-iommu with "
-                   "x-flts=on: first-stage translation gives no map "
-                   "notifications to relay");
-        return false;
     }
     if (object_property_get_bool(viommu, "snoop-control", NULL) &&
         !can_block) {

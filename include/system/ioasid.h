@@ -79,6 +79,7 @@ struct IOASIDBackend {
     void *host;                 /* the ops' own state */
     uint32_t next_dev_id;
     GHashTable *devices;        /* dev_id -> QOM path of the bound device */
+    GHashTable *mirrors;        /* ioasid -> IOASIDMirror, for introspection */
     QTAILQ_ENTRY(IOASIDBackend) next;
 };
 
@@ -131,6 +132,16 @@ int ioasid_backend_dma_translate(IOASIDBackend *be, uint32_t dev_id,
 /* How many mappings @ioasid has, and how many let no-snoop through */
 bool ioasid_backend_mapping_counts(IOASIDBackend *be, uint32_t ioasid,
                                    uint64_t *total, uint64_t *nosnoop);
+
+/*
+ * Whoever mirrors a guest address space into @ioasid (the relay) says,
+ * when query-ioasid asks, which guest translation that is; @translation
+ * NULL stops it.
+ */
+typedef IoasidGuestTranslation (*IOASIDMirrorTranslation)(void *opaque);
+void ioasid_backend_set_mirror(IOASIDBackend *be, uint32_t ioasid,
+                               IOASIDMirrorTranslation translation,
+                               void *opaque);
 
 /* The QOM path of device @dev_id, for introspection */
 const char *ioasid_backend_device_path(IOASIDBackend *be, uint32_t dev_id);

@@ -44,8 +44,10 @@ static void check_snp_per_page(bool scalable)
     Env e;
     uint64_t before, calls;
     uint8_t buf[64], got[64];
+    char what[32];
 
     env_start(&e, ",snoop-control=on", NULL, NULL, scalable, scalable);
+    g_assert_cmpstr(qie_translation(&e, what, sizeof(what)), ==, "identity");
     /* pages 0-1 force snooping, pages 2-3 do not */
     qvtd_sl_map(&e.v, e.top, IOVA, GPA, 2 * PG, QVTD_PAGE_4K,
                 QVTD_SL_RW | QVTD_SL_SNP);
@@ -56,6 +58,8 @@ static void check_snp_per_page(bool scalable)
 
     /* the replay: one host call per run of equal flags */
     g_assert_cmpuint(qie_space_u64(&e, "map-calls") - calls, ==, 2);
+    g_assert_cmpstr(qie_translation(&e, what, sizeof(what)), ==,
+                    "second-stage");
     qie_assert_mapping(&e, IOVA, 2 * PG, GPA, true);
     qie_assert_mapping(&e, IOVA + 2 * PG, 2 * PG, GPA + 2 * PG, false);
     qie_assert_unmapped(&e, IOVA + 4 * PG);
@@ -500,9 +504,6 @@ static void test_refused_configs(void)
                               "-device intel-iommu,snoop-control=on,"
                               "caching-mode=on -device ioasid-vfio,ioasid=c",
                               "snoop-control=on", "host-snoop-control=off");
-    qiov_expect_startup_error("-device intel-iommu,x-scalable-mode=on,"
-                              "x-flts=on,caching-mode=on "
-                              "-device ioasid-vfio", "x-flts", NULL);
     qiov_expect_startup_error("-device intel-iommu -device ioasid-vfio",
                               "caching-mode", NULL);
 }

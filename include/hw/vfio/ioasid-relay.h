@@ -48,6 +48,7 @@ typedef struct IOASIDRelay {
     void *opaque;
 
     AddressSpace *as;
+    IOMMUMemoryRegion *viommu;  /* the vIOMMU in front of @as, if any */
     MemoryListener listener;
     bool started;
     QLIST_HEAD(, IOASIDRelayGuestIOMMU) giommus;
@@ -82,6 +83,15 @@ bool ioasid_relay_viommu_accepts(AddressSpace *as, IOMMUNotifierFlag flags,
                                  Error **errp);
 /* Whether a vIOMMU translates for the device right now */
 bool ioasid_relay_translating(IOASIDRelay *relay);
+/* Which guest translation the relay mirrors now */
+IoasidGuestTranslation ioasid_relay_translation(IOASIDRelay *relay);
+/*
+ * A DMA of the device found no host mapping at @iova: let the vIOMMU walk
+ * its tables there if its guest may map without invalidating (VT-d first
+ * stage), which maps what the guest maps now.  Returns whether it did, so
+ * the caller can try the host table again.
+ */
+bool ioasid_relay_fill(IOASIDRelay *relay, hwaddr iova);
 /*
  * A DMA of the device faulted on the host at @iova: let the vIOMMU see the
  * access, so that it records the fault a guest expects from it.

@@ -20,6 +20,7 @@ void qie_start(QIoasidEnv *e, const char *mem, const char *viommu,
         QIE_SLOT, devopts ? "," : "", devopts ?: "");
 
     e->scalable = scalable;
+    e->fs = false;
     e->d = qiov_start(args, QIE_SLOT);
     qvtd_init(&e->v, e->d->qts, QIE_TABLES, QIE_TABLES_SIZE, scalable);
     if (qi) {
@@ -33,6 +34,30 @@ void qie_start(QIoasidEnv *e, const char *mem, const char *viommu,
     }
     qvtd_inv_context_global(&e->v);
     qvtd_inv_iotlb_global(&e->v);
+}
+
+void qie_start_fs(QIoasidEnv *e, const char *mem, const char *viommu,
+                  const char *devopts)
+{
+    g_autofree char *opts = g_strdup_printf(",x-flts=on%s", viommu ?: "");
+
+    qie_start(e, mem, opts, NULL, devopts, true, true);
+    e->fs = true;
+    e->top = qvtd_fs_new(&e->v);
+    qvtd_pasid_entry_set(&e->v, e->pe, QVTD_PE_PGTT_FS, e->top, QIE_DID,
+                         false);
+    qvtd_inv_pasid_cache(&e->v, 0, true);
+    qvtd_inv_iotlb_global(&e->v);
+}
+
+const char *qie_translation(QIoasidEnv *e, char *buf, size_t len)
+{
+    QDict *s = qie_space(e);
+
+    g_strlcpy(buf, qdict_haskey(s, "translation") ?
+              qdict_get_str(s, "translation") : "", len);
+    qobject_unref(s);
+    return buf;
 }
 
 void qie_stop(QIoasidEnv *e)

@@ -30,9 +30,10 @@
 typedef struct QIoasidEnv {
     QIoasidVfio *d;
     QVTD v;
-    uint64_t top;               /* second-level table */
+    uint64_t top;               /* second-level (fs: first-stage) table */
     uint64_t pe;                /* scalable: the RID_PASID entry */
     bool scalable;
+    bool fs;                    /* x-flts=on: first-stage tables */
 } QIoasidEnv;
 
 /*
@@ -45,7 +46,16 @@ typedef struct QIoasidEnv {
 void qie_start(QIoasidEnv *e, const char *mem, const char *viommu,
                const char *extra, const char *devopts, bool scalable,
                bool qi);
+/*
+ * The same in scalable mode with x-flts=on (@viommu: more options), queued
+ * invalidation on: the device's RID_PASID entry translates through an
+ * empty first-stage table, without PGSNP.
+ */
+void qie_start_fs(QIoasidEnv *e, const char *mem, const char *viommu,
+                  const char *devopts);
 void qie_stop(QIoasidEnv *e);
+/* The IOASID's "translation" in query-ioasid ("" if absent) */
+const char *qie_translation(QIoasidEnv *e, char *buf, size_t len);
 
 /* The device's IOASID in query-ioasid (new reference) */
 QDict *qie_space(QIoasidEnv *e);

@@ -246,6 +246,13 @@ void qvtd_inv_pasid_cache(QVTD *v, uint16_t did, bool global)
            0);
 }
 
+void qvtd_inv_pasid_cache_pasid(QVTD *v, uint16_t did, uint32_t pasid)
+{
+    g_assert_true(v->qi);
+    qi_run(v, QVTD_DESC_PC | (1ULL << 4) | ((uint64_t)did << 16) |
+           ((uint64_t)pasid << 32), 0);
+}
+
 void qvtd_inv_piotlb_pasid(QVTD *v, uint16_t did, uint32_t pasid)
 {
     g_assert_true(v->qi);
@@ -286,23 +293,33 @@ static unsigned level_index(uint64_t iova, int level)
     return (iova >> (12 + 9 * (level - 1))) & 0x1ff;
 }
 
-/* The entry for @iova at @leaf's level, creating tables on the way. */
-static uint64_t pte_addr(QVTD *v, uint64_t top, uint64_t iova, int leaf)
+/*
+ * The entry for @iova at @leaf's level, creating tables on the way: a
+ * second-level table of v->levels levels, or (@fs) a 4-level first-stage
+ * one.
+ */
+static uint64_t table_entry_addr(QVTD *v, uint64_t top, uint64_t iova,
+                                 int leaf, bool fs)
 {
     uint64_t table = top;
     int level;
 
-    for (level = v->levels; level > leaf; level--) {
+    for (level = fs ? 4 : v->levels; level > leaf; level--) {
         uint64_t slot = table + 8 * level_index(iova, level);
         uint64_t e = qtest_readq(v->qts, slot);
 
-        if (!(e & QVTD_SL_RW)) {
-            e = qvtd_alloc_page(v) | QVTD_SL_RW;
+        if (!(e & (fs ? QVTD_FS_P : QVTD_SL_RW))) {
+            e = qvtd_alloc_page(v) | (fs ? QVTD_FS_DIR : QVTD_SL_RW);
             qtest_writeq(v->qts, slot, e);
         }
         table = e & QVTD_PTE_ADDR_MASK;
     }
     return table + 8 * level_index(iova, leaf);
+}
+
+static uint64_t pte_addr(QVTD *v, uint64_t top, uint64_t iova, int leaf)
+{
+    return table_entry_addr(v, top, iova, leaf, false);
 }
 
 void qvtd_sl_map(QVTD *v, uint64_t top, uint64_t iova, uint64_t gpa,
@@ -333,6 +350,39 @@ void qvtd_sl_update(QVTD *v, uint64_t top, uint64_t iova, uint64_t pgsize,
                     uint64_t clear, uint64_t set)
 {
     uint64_t a = qvtd_sl_pte_addr(v, top, iova, pgsize);
+
+    qtest_writeq(v->qts, a, (qtest_readq(v->qts, a) & ~clear) | set);
+}
+
+/* ---- first-stage tables ---- */
+
+uint64_t qvtd_fs_new(QVTD *v)
+{
+    return qvtd_alloc_page(v);
+}
+
+void qvtd_fs_map(QVTD *v, uint64_t top, uint64_t iova, uint64_t gpa,
+                 uint64_t size, uint64_t pgsize, uint64_t flags)
+{
+    int leaf = leaf_level(pgsize);
+    uint64_t off;
+
+    for (off = 0; off < size; off += pgsize) {
+        qtest_writeq(v->qts, table_entry_addr(v, top, iova + off, leaf, true),
+                     (gpa + off) | flags | (leaf > 1 ? QVTD_FS_PS : 0));
+    }
+}
+
+uint64_t qvtd_fs_entry_addr(QVTD *v, uint64_t top, uint64_t iova, int level)
+{
+    g_assert(level >= 1 && level <= 4);
+    return table_entry_addr(v, top, iova, level, true);
+}
+
+void qvtd_fs_update(QVTD *v, uint64_t top, uint64_t iova, uint64_t pgsize,
+                    uint64_t clear, uint64_t set)
+{
+    uint64_t a = table_entry_addr(v, top, iova, leaf_level(pgsize), true);
 
     qtest_writeq(v->qts, a, (qtest_readq(v->qts, a) & ~clear) | set);
 }
@@ -380,6 +430,29 @@ uint64_t qvtd_context_scalable(QVTD *v, uint8_t devfn, uint16_t did,
     qtest_writeq(v->qts, ce + 8, 0);
     qtest_writeq(v->qts, ce, dir | 1);
     return pe;
+}
+
+uint64_t qvtd_context_scalable_fs(QVTD *v, uint8_t devfn, uint16_t did,
+                                  uint64_t fs_top, bool pgsnp)
+{
+    uint64_t pe = qvtd_context_scalable(v, devfn, did, 0, pgsnp);
+
+    qvtd_pasid_entry_set(v, pe, QVTD_PE_PGTT_FS, fs_top, did, pgsnp);
+    return pe;
+}
+
+void qvtd_pasid_entry_set(QVTD *v, uint64_t pe, uint64_t pgtt,
+                          uint64_t table, uint16_t did, bool pgsnp)
+{
+    bool fs = pgtt == QVTD_PE_PGTT_FS;
+
+    qtest_writeq(v->qts, pe, 0);
+    /* quadword 2: FLPTPTR (FLPM=0: 4-level); quadword 1: DID, PGSNP */
+    qtest_writeq(v->qts, pe + 16, fs ? table : 0);
+    qtest_writeq(v->qts, pe + 8, did | (pgsnp ? QVTD_PE_PGSNP : 0));
+    /* quadword 0: SLPTPTR, PGTT, AW=2, P (last) */
+    qtest_writeq(v->qts, pe, (fs ? 0 : table) | pgtt | QVTD_PE_AW48 |
+                 QVTD_PE_P);
 }
 
 void qvtd_pasid_set_pgsnp(QVTD *v, uint64_t pasid_entry, bool pgsnp)

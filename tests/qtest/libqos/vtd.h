@@ -83,6 +83,18 @@ uint64_t qvtd_sl_entry_addr(QVTD *v, uint64_t top, uint64_t iova, int level);
 void qvtd_sl_update(QVTD *v, uint64_t top, uint64_t iova, uint64_t pgsize,
                     uint64_t clear, uint64_t set);
 
+/*
+ * First-stage tables (x-flts=on): the same as second-level ones, in the
+ * IA-32e format, always 4 levels.  Directories get QVTD_FS_DIR; leaves
+ * get @flags (QVTD_FS_*, e.g. QVTD_FS_RW_LEAF).
+ */
+uint64_t qvtd_fs_new(QVTD *v);
+void qvtd_fs_map(QVTD *v, uint64_t top, uint64_t iova, uint64_t gpa,
+                 uint64_t size, uint64_t pgsize, uint64_t flags);
+uint64_t qvtd_fs_entry_addr(QVTD *v, uint64_t top, uint64_t iova, int level);
+void qvtd_fs_update(QVTD *v, uint64_t top, uint64_t iova, uint64_t pgsize,
+                    uint64_t clear, uint64_t set);
+
 /* Legacy mode: context entry of 00:@devfn -> domain @did, table @top */
 void qvtd_context_legacy(QVTD *v, uint8_t devfn, uint16_t did, uint64_t top);
 /*
@@ -92,6 +104,19 @@ void qvtd_context_legacy(QVTD *v, uint8_t devfn, uint16_t did, uint64_t top);
  */
 uint64_t qvtd_context_scalable(QVTD *v, uint8_t devfn, uint16_t did,
                                uint64_t top, bool pgsnp);
+/*
+ * The same, with the RID_PASID entry translating through first-stage
+ * table @fs_top (PGTT=1, 4-level).  Returns the PASID entry's address.
+ */
+uint64_t qvtd_context_scalable_fs(QVTD *v, uint8_t devfn, uint16_t did,
+                                  uint64_t fs_top, bool pgsnp);
+/*
+ * Rewrite PASID entry @pe as a guest kernel switches a domain: P=0 first,
+ * then the new entry (@pgtt QVTD_PE_PGTT_*, @table the first- or
+ * second-stage table), DID @did, PGSNP; no invalidation.
+ */
+void qvtd_pasid_entry_set(QVTD *v, uint64_t pe, uint64_t pgtt,
+                          uint64_t table, uint16_t did, bool pgsnp);
 /* Set or clear PGSNP (bit 88) of a PASID entry */
 void qvtd_pasid_set_pgsnp(QVTD *v, uint64_t pasid_entry, bool pgsnp);
 
@@ -108,6 +133,8 @@ void qvtd_inv_iotlb_domain(QVTD *v, uint16_t did);
 void qvtd_inv_iotlb_page(QVTD *v, uint16_t did, uint64_t addr, unsigned am);
 /* Queued only: PASID cache (global or of @did) and PASID-based IOTLB */
 void qvtd_inv_pasid_cache(QVTD *v, uint16_t did, bool global);
+/* PASID-selective PASID-cache invalidation, as Linux issues it */
+void qvtd_inv_pasid_cache_pasid(QVTD *v, uint16_t did, uint32_t pasid);
 void qvtd_inv_piotlb_pasid(QVTD *v, uint16_t did, uint32_t pasid);
 void qvtd_inv_piotlb_page(QVTD *v, uint16_t did, uint32_t pasid,
                           uint64_t addr, unsigned am);
