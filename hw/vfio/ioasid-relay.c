@@ -245,16 +245,22 @@ static void ioasid_relay_flush(IOASIDRelay *relay)
     }
 }
 
+/*
+ * Runs may end at 2^64 (first-stage upper-half IOVAs): compare last
+ * addresses, which never wrap, rather than ends.
+ */
 static bool ioasid_relay_run_overlaps(IOASIDRelayRun *r, hwaddr iova,
                                       hwaddr size)
 {
-    return r->size && iova < r->iova + r->size && r->iova < iova + size;
+    return r->size && iova <= r->iova + (r->size - 1) &&
+           r->iova <= iova + (size - 1);
 }
 
 static bool ioasid_relay_run_extends(IOASIDRelayRun *r, hwaddr iova,
                                      hwaddr addr, uint32_t flags)
 {
-    return r->size && r->iova + r->size == iova &&
+    /* a run that ends at 2^64 has nothing after it (iova 0 is not) */
+    return r->size && iova && r->iova + r->size == iova &&
            (!r->map || (r->addr + r->size == addr && r->flags == flags));
 }
 

@@ -342,6 +342,35 @@ static void test_canonical(void)
     qie_stop(&e);
 }
 
+/*
+ * Found by the random test: a device that loses its context loses its
+ * upper-half mappings too.  Unmapping a whole address space stopped at the
+ * second-stage address width (2^48), and the relay merged the UNMAP that
+ * ends at 2^64 with the next one from 0 into a run that wrapped: both
+ * left upper-half mappings on the host.
+ */
+static void test_upper_half_teardown(void)
+{
+    Env e;
+
+    fs_start(&e, true, NULL);
+    qvtd_fs_map(&e.v, e.top, UPPER_IOVA, GPA, PG, QVTD_PAGE_4K,
+                QVTD_FS_RW_LEAF);
+    qvtd_fs_map(&e.v, e.top, TOP_IOVA, GPA + PG, PG, QVTD_PAGE_4K,
+                QVTD_FS_RW_LEAF);
+    qvtd_fs_map(&e.v, e.top, IOVA, GPA, PG, QVTD_PAGE_4K, QVTD_FS_RW_LEAF);
+    qvtd_set_translation(&e.v, true);
+    g_assert_cmpuint(qie_space_u64(&e, "mapping-count"), ==, 3);
+
+    /* the context entry goes: a context-cache invalidation unmaps all */
+    qvtd_context_clear(&e.v, QIE_SID);
+    qvtd_inv_context_global(&e.v);
+    g_assert_cmpuint(qie_space_u64(&e, "mapping-count"), ==, 0);
+    assert_fault(&e, fill(&e, UPPER_IOVA, 64), IOASID_VFIO_ERR_NO_MAPPING,
+                 UPPER_IOVA);
+    qie_stop(&e);
+}
+
 /* 2 MiB leaves always, 1 GiB leaves only with CAP.FS1GP */
 static void check_large_leaves(bool fs1gp)
 {
@@ -560,6 +589,8 @@ int main(int argc, char **argv)
     qtest_add_func("/ioasid-vfio/first-stage/write-permission",
                    test_write_permission);
     qtest_add_func("/ioasid-vfio/first-stage/canonical", test_canonical);
+    qtest_add_func("/ioasid-vfio/first-stage/upper-half-teardown",
+                   test_upper_half_teardown);
     qtest_add_func("/ioasid-vfio/first-stage/large-leaves",
                    test_large_leaves);
     qtest_add_func("/ioasid-vfio/first-stage/large-leaves/fs1gp=off",

@@ -61,6 +61,17 @@
 #define SL_SNP          QVTD_SL_SNP
 #define ADDR_MASK       0x0000fffffffff000ULL
 
+/* First-stage entry bits (9.7), for the x-flts=on cases */
+#define FS_P            QVTD_FS_P
+#define FS_RW           QVTD_FS_RW
+#define FS_US           QVTD_FS_US
+#define FS_PS           QVTD_FS_PS
+#define FS_AD           (QVTD_FS_A | QVTD_FS_D)
+#define FS_DIR          QVTD_FS_DIR
+#define FS_XD           QVTD_FS_XD
+/* The first upper-half canonical IOVA of 4-level first-stage paging */
+#define FS_UPPER        0xffff800000000000ULL
+
 /* What makes a change effective */
 enum {
     K_PTE = 1,          /* IOTLB invalidation (or stronger) */
@@ -92,6 +103,8 @@ typedef struct Case {
     bool scalable;              /* the tables are in scalable mode */
     bool scalable_cap;          /* x-scalable-mode=on */
     bool sc;                    /* snoop-control=on */
+    bool flts;                  /* x-flts=on: first-stage tables */
+    bool no_fs1gp;              /* fs1gp=off: no 1 GiB first-stage leaves */
     bool qi;                    /* queued invalidation from the start */
     bool qi_toggle;             /* switch between register and queued */
     bool shared;                /* the devices share a domain and table */
@@ -158,7 +171,7 @@ typedef struct Rt {
 enum {
     ST_WRITES, ST_REVERTED, ST_INVS, ST_CHECKS, ST_DMA, ST_DMA_DONE,
     ST_DMA_FAULT, ST_DMA_SKIPPED, ST_TE, ST_SRTP, ST_FAULTS, ST_CLEAN,
-    ST_MAPS, ST_SL, ST_PT, ST_BLOCKED, ST_OFF,
+    ST_MAPS, ST_SL, ST_PT, ST_BLOCKED, ST_OFF, ST_FS, ST_DMA_WALKED,
 };
 
 static Rt *current_rt;
@@ -477,7 +490,7 @@ static bool path_changed(const QVtdDevState *a, const QVtdDevState *b)
 {
     return a->mode != b->mode || a->has_did != b->has_did ||
            (a->has_did && a->did != b->did) ||
-           (a->mode == QVTD_MODE_SL &&
+           ((a->mode == QVTD_MODE_SL || a->mode == QVTD_MODE_FS) &&
             (a->slpt != b->slpt || a->levels != b->levels ||
              a->pgsnp != b->pgsnp || a->pasid != b->pasid));
 }
@@ -671,7 +684,8 @@ static uint64_t home_root(Rt *rt, int i)
 /* An index that is likely to make an interesting IOVA at @level */
 static unsigned pick_index(Rt *rt, int level)
 {
-    static const unsigned l4[] = { 0, 0, 0, 1, 511 };
+    /* 255/256: the two canonical halves of first-stage tables */
+    static const unsigned l4[] = { 0, 0, 0, 1, 255, 256, 511 };
     static const unsigned l3[] = { 0, 1, 2, 3, 3, 3, 511 };
     static const unsigned l2[] = { 0, 1, 2, 502, 503, 503, 503, 504, 511 };
     static const unsigned l1[] = { 0, 1, 2, 3, 255, 256, 511 };
@@ -686,11 +700,38 @@ static unsigned pick_index(Rt *rt, int level)
     return sets[level][rnd(rt, lens[level])];
 }
 
-static unsigned pick_perm(Rt *rt)
+/*
+ * Permission bits of a new leaf.  First stage: present, writable, user
+ * (every DMA is a user request), mostly with accessed and dirty preset
+ * as Linux does; sometimes read-only, supervisor-only or not present.
+ */
+static uint64_t pick_perm(Rt *rt)
 {
     unsigned r = rnd(rt, 100);
 
+    if (rt->c->flts) {
+        uint64_t e = r < 65 ? FS_P | FS_RW | FS_US : r < 82 ? FS_P | FS_US :
+                     r < 91 ? FS_P | FS_RW : r < 95 ? FS_RW | FS_US : 0;
+
+        return e | (chance(rt, 70) ? FS_AD : 0) | (chance(rt, 5) ? FS_XD : 0);
+    }
     return r < 65 ? SL_RW : r < 80 ? SL_R : r < 90 ? SL_W : 0;
+}
+
+/* Directory entry bits: mostly what a guest kernel writes */
+static uint64_t pick_dir_bits(Rt *rt)
+{
+    if (rt->c->flts) {
+        return chance(rt, 92) ? FS_DIR : chance(rt, 50) ? FS_P | FS_US
+                                                        : FS_P | FS_RW;
+    }
+    return chance(rt, 92) ? SL_RW : chance(rt, 50) ? SL_R : SL_W;
+}
+
+/* The bits that make an entry a usable directory: R|W, or P|RW|US */
+static uint64_t dir_bits(Rt *rt)
+{
+    return rt->c->flts ? FS_DIR : SL_RW;
 }
 
 /* A leaf target for a page of @size: mostly the data area */
@@ -741,6 +782,10 @@ static uint64_t pick_snp(Rt *rt)
 {
     const Case *c = rt->c;
 
+    if (c->flts) {
+        /* bit 11 is ignored in first-stage entries: it must not snoop */
+        return chance(rt, 20) ? SL_SNP : 0;
+    }
     if (c->sc || c->scalable) {
         return chance(rt, 50) ? SL_SNP : 0;
     }
@@ -753,15 +798,43 @@ static uint64_t pick_snp(Rt *rt)
 static uint64_t make_leaf(Rt *rt, int level)
 {
     uint64_t size = 1ULL << (12 + 9 * (level - 1));
+    /* bit 12 of a first-stage large leaf is PAT, not an address bit */
+    uint64_t pat = rt->c->flts && level > 1 && chance(rt, 10) ? 1ULL << 12
+                                                                : 0;
 
-    return pick_target(rt, size) | pick_perm(rt) | pick_snp(rt) |
+    return pick_target(rt, size) | pick_perm(rt) | pick_snp(rt) | pat |
            (level > 1 ? SL_PS : 0);
+}
+
+/* A reserved bit of a first-stage entry at @level, given its kind */
+static uint64_t pick_fs_reserved(Rt *rt, uint64_t e, int level)
+{
+    bool large = (level == 2 || level == 3) && (e & FS_PS);
+
+    switch (rnd(rt, 4)) {
+    case 0:
+        return 1ULL << (48 + rnd(rt, 4));   /* address bits above the HAW */
+    case 1:
+        if (large) {
+            return 1ULL << (13 + rnd(rt, level == 2 ? 8 : 17));
+        }
+        return level == 4 ? FS_PS : 1ULL << 51;
+    case 2:
+        /* a 1 GiB leaf, reserved without CAP.FS1GP */
+        return level == 3 && rt->c->no_fs1gp ? FS_PS : 1ULL << 50;
+    default:
+        return level == 4 ? FS_PS : 1ULL << 49;
+    }
 }
 
 /* A reserved bit of a second-level entry at @level, given its kind */
 static uint64_t pick_sl_reserved(Rt *rt, uint64_t e, int level)
 {
     bool large = (level == 2 || level == 3) && (e & SL_PS);
+
+    if (rt->c->flts) {
+        return pick_fs_reserved(rt, e, level);
+    }
 
     switch (rnd(rt, 4)) {
     case 0:
@@ -805,6 +878,12 @@ static bool log_write(Rt *rt, unsigned kind, uint64_t addr, uint64_t val,
 /* Whether @e at @level is a directory entry into the pool */
 static bool sl_dir_entry(Rt *rt, uint64_t e, int level)
 {
+    if (rt->c->flts) {
+        return level > 1 && (e & FS_P) && (e & FS_US) &&
+               !((level <= 3) && (e & FS_PS)) &&
+               !(e & 0x000f000000000000ULL) &&
+               pool_index(rt, e & ADDR_MASK) >= 0;
+    }
     return level > 1 && (e & SL_RW) && !((level <= 3) && (e & SL_PS)) &&
            !(e & (SL_SNP | (1ULL << 62) | 0x000f000000000000ULL)) &&
            pool_index(rt, e & ADDR_MASK) >= 0;
@@ -813,7 +892,8 @@ static bool sl_dir_entry(Rt *rt, uint64_t e, int level)
 /* The table a device walks from, for structured operations */
 static uint64_t sl_top(Rt *rt, Dev *dev, int *levels)
 {
-    if (dev->st.mode == QVTD_MODE_SL && pool_index(rt, dev->st.slpt) >= 0) {
+    if ((dev->st.mode == QVTD_MODE_SL || dev->st.mode == QVTD_MODE_FS) &&
+        pool_index(rt, dev->st.slpt) >= 0) {
         *levels = dev->st.levels;
         return dev->st.slpt;
     }
@@ -843,8 +923,7 @@ static void op_sl_map(Rt *rt, Dev *dev)
             uint64_t child = chance(rt, 90) ? pool_page(rt, level - 1)
                                             : rt->pool[rnd(rt, POOL_PAGES)];
 
-            e = child | (chance(rt, 92) ? SL_RW : chance(rt, 50) ? SL_R
-                                                                  : SL_W);
+            e = child | pick_dir_bits(rt);
             if (!log_write(rt, K_PTE, slot, e, "directory")) {
                 return;
             }
@@ -878,6 +957,11 @@ static void op_sl_unmap(Rt *rt, Dev *dev)
         if (level == stop || !sl_dir_entry(rt, e, level)) {
             if (chance(rt, 70)) {
                 log_write(rt, K_PTE, slot, 0, "clear");
+            } else if (rt->c->flts) {
+                /* Linux clears the whole entry; P alone, or U/S, also do */
+                log_write(rt, K_PTE, slot,
+                          e & ~(chance(rt, 60) ? FS_P : FS_US),
+                          "clear P or U/S");
             } else {
                 log_write(rt, K_PTE, slot, e & ~(uint64_t)SL_RW,
                           "take R and W");
@@ -916,13 +1000,13 @@ static void op_sl_mutate(Rt *rt, Dev *dev)
         e = make_leaf(rt, level);
         what = level == 2 ? "becomes a 2M leaf" : "becomes a 1G leaf";
     } else if (x < 40 && level >= 2) {
-        e = pool_page(rt, level - 1) | SL_RW;
+        e = pool_page(rt, level - 1) | dir_bits(rt);
         what = "becomes a directory";
     } else if (x < 50 && level >= 2) {
-        e = rt->pool[rnd(rt, POOL_PAGES)] | SL_RW;
+        e = rt->pool[rnd(rt, POOL_PAGES)] | dir_bits(rt);
         what = "points to a table of any level";
     } else if (x < 55 && level >= 2) {
-        e = (slot & ADDR_MASK) | SL_RW;
+        e = (slot & ADDR_MASK) | dir_bits(rt);
         what = "points to its own table";
     } else if (x < 62 && level >= 2) {
         static const uint64_t nowhere[] = {
@@ -930,14 +1014,27 @@ static void op_sl_mutate(Rt *rt, Dev *dev)
         };
 
         e = nowhere[rnd(rt, ARRAY_SIZE(nowhere) -
-                        (skipping(rt, "mmio-table") ? 1 : 0))] | SL_RW;
+                        (skipping(rt, "mmio-table") ? 1 : 0))] | dir_bits(rt);
         what = "points outside RAM";
     } else if (x < 72) {
         e |= pick_sl_reserved(rt, e, level);
         what = "reserved bit";
+    } else if (x < 84 && rt->c->flts) {
+        static const uint64_t flips[] = { FS_P, FS_RW, FS_US, FS_RW };
+
+        e ^= flips[rnd(rt, ARRAY_SIZE(flips))];
+        what = "flip P, R/W or U/S";
     } else if (x < 84) {
         e ^= chance(rt, 50) ? SL_R : SL_W;
         what = "flip R or W";
+    } else if (x < 92 && rt->c->flts) {
+        /* bits the first-stage walk ignores: nothing may change */
+        static const uint64_t ignored[] = {
+            QVTD_FS_A, QVTD_FS_D, SL_SNP, FS_XD, 1ULL << 62, 1ULL << 8,
+        };
+
+        e ^= ignored[rnd(rt, ARRAY_SIZE(ignored))];
+        what = "flip an ignored bit";
     } else if (x < 92 && (rt->c->sc || rt->c->scalable)) {
         e ^= SL_SNP;
         what = "flip SNP";
@@ -975,14 +1072,16 @@ static void op_sl_chaos(Rt *rt)
     } else if (r < 55) {
         int to = chance(rt, 10) ? pi : rnd(rt, POOL_PAGES);
 
-        e = rt->pool[to] | (chance(rt, 90) ? SL_RW : SL_R);
+        e = rt->pool[to] | (chance(rt, 90) ? dir_bits(rt) : pick_dir_bits(rt));
         what = to == pi ? "points to itself" : "points to any table";
     } else if (r < 68) {
         e = 0;
         what = "clear";
     } else if (r < 85) {
         static const uint64_t flips[] = { SL_R, SL_W, SL_SNP, SL_PS };
-        uint64_t f = flips[rnd(rt, ARRAY_SIZE(flips))];
+        static const uint64_t fs_flips[] = { FS_P, FS_RW, FS_US, FS_PS };
+        uint64_t f = rt->c->flts ? fs_flips[rnd(rt, ARRAY_SIZE(fs_flips))]
+                                 : flips[rnd(rt, ARRAY_SIZE(flips))];
 
         if (f == SL_SNP && !rt->c->sc && !rt->c->scalable &&
             rt->c->scalable_cap && skipping(rt, "strict-snp-legacy")) {
@@ -1000,7 +1099,7 @@ static void op_sl_chaos(Rt *rt)
         };
 
         e = nowhere[rnd(rt, ARRAY_SIZE(nowhere) -
-                        (skipping(rt, "mmio-table") ? 2 : 0))] | SL_RW;
+                        (skipping(rt, "mmio-table") ? 2 : 0))] | dir_bits(rt);
         what = "points outside RAM";
     }
     log_write(rt, K_PTE, slot, e, what);
@@ -1231,6 +1330,19 @@ static void op_pasid_dir(Rt *rt, int i)
     write_q(rt, K_PASID, addr, e);
 }
 
+/* The home PASID entry of device @i: its table, its domain */
+static void home_pasid_entry(Rt *rt, int i, uint64_t *e)
+{
+    if (rt->c->flts) {
+        e[0] = (1ULL << 6) | (2ULL << 2) | 1;   /* PGTT=1, AW=2, P */
+        e[2] = home_root(rt, i);                /* FLPTPTR, FLPM=0 */
+    } else {
+        e[0] = home_root(rt, i) | (2ULL << 6) | (2ULL << 2) | 1;
+        e[2] = 0;
+    }
+    e[1] = home_did(rt, i);
+}
+
 static void op_pasid_entry(Rt *rt, int i)
 {
     Dev *dev = &rt->dev[i];
@@ -1238,20 +1350,33 @@ static void op_pasid_entry(Rt *rt, int i)
     uint32_t pasid = chance(rt, 60) && dev->st.pasid < 128 ?
                      dev->st.pasid : pasids[rnd(rt, 3)];
     uint64_t addr = pasid_entry(dev, pasid);
-    uint64_t e[2] = { rd(rt, addr), rd(rt, addr + 8) };
+    uint64_t e[3] = { rd(rt, addr), rd(rt, addr + 8), rd(rt, addr + 16) };
     unsigned x = rnd(rt, 100), aw;
     const char *what;
 
-    if (x < 20) {
+    if (x < 20 && rt->c->flts) {
+        /* FLPTPTR; FLPM 1 asks for 5-level paging, which is not offered */
+        e[2] = (chance(rt, 85) ? pool_page(rt, 4) :
+                chance(rt, 50) ? rt->pool[rnd(rt, POOL_PAGES)] : BAD_GPA) |
+               (chance(rt, 8) ? 1ULL << 2 : 0);
+        what = "first-stage table";
+    } else if (x < 20) {
         uint64_t root = pick_sl_root(rt, &aw);
 
         e[0] = root | (e[0] & 0xfe3) | ((uint64_t)aw << 2);
         what = "second-level table";
     } else if (x < 35) {
         static const unsigned pgtts[] = { 2, 2, 2, 2, 4, 4, 1, 3, 0, 5, 6, 7 };
+        static const unsigned fs_pgtts[] = {
+            1, 1, 1, 1, 4, 4, 2, 2, 3, 0, 5, 6, 7,
+        };
+        unsigned pgtt = rt->c->flts ? fs_pgtts[rnd(rt, ARRAY_SIZE(fs_pgtts))]
+                                    : pgtts[rnd(rt, ARRAY_SIZE(pgtts))];
 
-        e[0] = (e[0] & ~0x1c0ULL) |
-               ((uint64_t)pgtts[rnd(rt, ARRAY_SIZE(pgtts))] << 6);
+        e[0] = (e[0] & ~0x1c0ULL) | ((uint64_t)pgtt << 6);
+        if (pgtt == 2 && rt->c->flts) {
+            e[0] = (e[0] & 0xfff) | pool_page(rt, 4);
+        }
         what = "PGTT";
     } else if (x < 43) {
         e[0] = (e[0] & ~0x1cULL) | ((uint64_t)rnd(rt, 8) << 2);
@@ -1269,8 +1394,7 @@ static void op_pasid_entry(Rt *rt, int i)
         e[0] ^= 1;
         what = "toggle present";
     } else if (x < 92) {
-        e[0] = home_root(rt, i) | (2ULL << 6) | (2ULL << 2) | 1;
-        e[1] = home_did(rt, i);
+        home_pasid_entry(rt, i, e);
         what = "restore";
     } else if (!skipping(rt, "strict-pasid-rsvd")) {
         if (chance(rt, 50)) {
@@ -1283,9 +1407,9 @@ static void op_pasid_entry(Rt *rt, int i)
         e[0] ^= 2;
         what = "toggle FPD";
     }
-    op_log(rt, "PASID %u of %s = 0x%" PRIx64 " 0x%" PRIx64 " (%s)", pasid,
-           dev->path, e[0], e[1], what);
-    write_entry(rt, K_PASID, addr, e, 2);
+    op_log(rt, "PASID %u of %s = 0x%" PRIx64 " 0x%" PRIx64 " 0x%" PRIx64
+           " (%s)", pasid, dev->path, e[0], e[1], e[2], what);
+    write_entry(rt, K_PASID, addr, e, 3);
 }
 
 /* ---- the check ---- */
@@ -1302,7 +1426,7 @@ static void describe_dev(Rt *rt, Dev *dev, GString *out)
     if (dev->st.has_did) {
         g_string_append_printf(out, ", DID %u", dev->st.did);
     }
-    if (dev->st.mode == QVTD_MODE_SL) {
+    if (dev->st.mode == QVTD_MODE_SL || dev->st.mode == QVTD_MODE_FS) {
         g_string_append_printf(out, ", table 0x%" PRIx64 " (%u levels)%s, "
                                "%" PRIu64 " leaves", dev->st.slpt,
                                dev->st.levels, dev->st.pgsnp ? ", PGSNP" : "",
@@ -1325,13 +1449,14 @@ static void describe_dev(Rt *rt, Dev *dev, GString *out)
                            (dev->dirty->len > 8 ? " ..." : "") : " none");
 }
 
-/* The second-level entries on the way to @iova, read from guest memory */
+/* The table entries on the way to @iova, read from guest memory */
 static void describe_path(Rt *rt, Dev *dev, uint64_t iova, GString *out)
 {
     uint64_t table = dev->st.slpt;
+    bool fs = dev->st.mode == QVTD_MODE_FS;
     int level;
 
-    if (dev->st.mode != QVTD_MODE_SL) {
+    if (dev->st.mode != QVTD_MODE_SL && !fs) {
         return;
     }
     g_string_append_printf(out, "  walk of 0x%" PRIx64 ":", iova);
@@ -1347,7 +1472,8 @@ static void describe_path(Rt *rt, Dev *dev, uint64_t iova, GString *out)
         e = qtest_readq(rt->qts, table + 8 * idx);
         g_string_append_printf(out, " L%d 0x%" PRIx64 "[%u]=0x%" PRIx64,
                                level, table, idx, e);
-        if (!(e & SL_RW) || level == 1 || (level < 4 && (e & SL_PS))) {
+        if (!(e & (fs ? FS_P : SL_RW)) || level == 1 ||
+            (level < 4 && (e & SL_PS))) {
             break;
         }
         table = e & ADDR_MASK;
@@ -1470,6 +1596,7 @@ static void check(Rt *rt, const char *why)
                                                         dev->st.reason)) + 1));
         }
         rt->stats[dev->st.mode == QVTD_MODE_SL ? ST_SL :
+                  dev->st.mode == QVTD_MODE_FS ? ST_FS :
                   dev->st.mode == QVTD_MODE_PT ? ST_PT :
                   dev->st.mode == QVTD_MODE_OFF ? ST_OFF : ST_BLOCKED]++;
         bad = qvtd_ranges_subtract(diff, dirty);
@@ -1512,6 +1639,11 @@ static void inv_domain(Rt *rt, uint16_t did, unsigned kinds, bool any_did)
     }
 }
 
+/*
+ * Page-selective, domain-based (@pasid < 0) or within a PASID.  A
+ * domain-based one drops every first-stage entry of the domain, whatever
+ * the address (VT-d 3.x 6.5.2.4).
+ */
 static void inv_pages(Rt *rt, uint16_t did, int pasid, uint64_t addr,
                       unsigned am)
 {
@@ -1523,7 +1655,11 @@ static void inv_pages(Rt *rt, uint16_t did, int pasid, uint64_t addr,
 
         if (dev->st.has_did && dev->st.did == did &&
             (pasid < 0 || dev->st.pasid == pasid)) {
-            clean(dev, first, first + size - 1, K_PTE);
+            if (pasid < 0 && dev->st.mode == QVTD_MODE_FS) {
+                clean(dev, 0, UINT64_MAX, K_PTE);
+            } else {
+                clean(dev, first, first + size - 1, K_PTE);
+            }
         }
     }
 }
@@ -1553,7 +1689,8 @@ static void pick_psi(Rt *rt, uint64_t *addr, unsigned *am)
     if (!chance(rt, 20) || skipping(rt, "psi-unaligned")) {
         a &= ~((PG << *am) - 1);
     }
-    *addr = a & ((1ULL << 48) - 1);
+    /* first-stage IOVAs may be upper-half canonical ones */
+    *addr = rt->c->flts ? a : a & ((1ULL << 48) - 1);
 }
 
 static void op_invalidate(Rt *rt)
@@ -1845,6 +1982,9 @@ static uint64_t pick_iova(Rt *rt, const GArray *maps, uint32_t len,
     static const uint64_t spots[] = {
         0, 0xfedff000ULL, 0xfedfff00ULL, 0xfeeff000ULL, 0xfef00000ULL,
         0x80000000ULL, 0xc0000000ULL, 0x100000000ULL,
+        /* the canonical halves of first-stage paging, and the top */
+        0x00007ffffffff000ULL, 0x0000800000000000ULL, FS_UPPER,
+        0xfffffffffffff000ULL,
     };
     const QVtdMap *m = NULL;
     QVtdMap cut;
@@ -2020,6 +2160,87 @@ static bool dirty_overlaps(Dev *dev, uint64_t iova, uint32_t len)
     return false;
 }
 
+/* The last IOVA of a transfer of @len at @iova (0: still one byte) */
+static uint64_t xfer_last(uint64_t iova, uint32_t len)
+{
+    uint64_t last = iova + MAX(len, 1) - 1;
+
+    return last < iova ? UINT64_MAX : last;
+}
+
+static bool ranges_meet(const GArray *ranges, uint64_t first, uint64_t last)
+{
+    unsigned i;
+
+    for (i = 0; i < ranges->len; i++) {
+        const QVtdRange *r = &g_array_index(ranges, QVtdRange, i);
+
+        if (r->first <= last && first <= r->last) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static GArray *maps_ranges(const GArray *maps)
+{
+    GArray *r = qvtd_ranges_new();
+    unsigned i;
+
+    for (i = 0; i < maps->len; i++) {
+        const QVtdMap *m = &g_array_index(maps, QVtdMap, i);
+
+        qvtd_ranges_add(r, m->iova, m->iova + m->size - 1);
+    }
+    return r;
+}
+
+typedef enum FsView {
+    FS_VIEW_HOST,       /* the device sees the host table */
+    FS_VIEW_ORACLE,     /* its misses walk the guest's table: the oracle's */
+    FS_VIEW_UNKNOWN,    /* it depends on the order of the walks */
+} FsView;
+
+/*
+ * A first-stage device whose transfer meets changes not yet invalidated:
+ * where the host has nothing, its access walks the guest's table as it
+ * is now (a new first-stage entry need not be invalidated, VT-d 3.x 6.1).
+ * If the transfer meets such a miss and no page the host maps otherwise
+ * than the oracle, the device sees the oracle's table; if it meets no
+ * miss, the host's.  With both, a walk may replace a stale mapping the
+ * transfer uses: not predicted.  So is a change of the device's context
+ * or PASID entry not yet invalidated (whether it walks depends on it).
+ */
+static FsView fs_dma_view(Dev *dev, const GArray *host, bool copy,
+                          uint64_t src, uint64_t dst, uint32_t len)
+{
+    g_autoptr(GArray) diff = qvtd_maps_diff(dev->expected, host);
+    g_autoptr(GArray) exp_r = maps_ranges(dev->expected);
+    g_autoptr(GArray) host_r = maps_ranges(host);
+    g_autoptr(GArray) misses = qvtd_ranges_subtract(exp_r, host_r);
+    g_autoptr(GArray) stale = qvtd_ranges_subtract(diff, misses);
+    bool miss, other;
+    unsigned i;
+
+    for (i = 0; i < dev->dirty->len; i++) {
+        DirtySeg *d = &g_array_index(dev->dirty, DirtySeg, i);
+
+        if ((d->kinds & ~K_PTE) &&
+            ((d->first <= xfer_last(dst, len) && dst <= d->last) ||
+             (copy && d->first <= xfer_last(src, len) && src <= d->last))) {
+            return FS_VIEW_UNKNOWN;
+        }
+    }
+    miss = ranges_meet(misses, dst, xfer_last(dst, len)) ||
+           (copy && ranges_meet(misses, src, xfer_last(src, len)));
+    other = ranges_meet(stale, dst, xfer_last(dst, len)) ||
+            (copy && ranges_meet(stale, src, xfer_last(src, len)));
+    if (!miss) {
+        return FS_VIEW_HOST;
+    }
+    return other ? FS_VIEW_UNKNOWN : FS_VIEW_ORACLE;
+}
+
 static void op_dma(Rt *rt)
 {
     Dev *dev = &rt->dev[rnd(rt, rt->ndev)];
@@ -2048,6 +2269,21 @@ static void op_dma(Rt *rt)
         qvtd_host_tables(rt->qts, CTX_ID, &path, 1, &host_maps, NULL,
                          false);
         maps = host_maps;
+        if (dev->st.mode == QVTD_MODE_FS) {
+            switch (fs_dma_view(dev, host_maps, op == IOASID_VFIO_OP_COPY,
+                                src, dst, len)) {
+            case FS_VIEW_UNKNOWN:
+                rt->stats[ST_DMA_SKIPPED]++;
+                return;
+            case FS_VIEW_ORACLE:
+                rt->stats[ST_DMA_WALKED]++;
+                maps = dev->expected;
+                use_host = false;
+                break;
+            case FS_VIEW_HOST:
+                break;
+            }
+        }
     } else {
         use_host = false;
     }
@@ -2183,6 +2419,22 @@ static void rt_setup_devices(Rt *rt)
         wr_raw(rt, dev->pdir, dev->ptab[0] | 1);
         wr_raw(rt, dev->pdir + 8, dev->ptab[1] | 1);
         wr_raw(rt, dev->pdir + 8 * 128, dev->ptab[1] | 1);
+        if (c->flts) {
+            /* PASID 0 (RID_PASID), 1 and 64: first-stage, 4 levels */
+            uint32_t pasids[] = { 0, 1, 64 };
+
+            for (t = 0; t < 3; t++) {
+                uint64_t pe = pasid_entry(dev, pasids[t]);
+
+                wr_raw(rt, pe + 16, t ? pool_page(rt, 4) : home_root(rt, i));
+                wr_raw(rt, pe + 8, did);
+                wr_raw(rt, pe, (1ULL << 6) | (2ULL << 2) | 1);
+            }
+            for (t = 0; t < 2; t++) {
+                wr_raw(rt, ctx_entry(rt, t, dev), dev->pdir | 1);
+            }
+            continue;
+        }
         /* PASID 0 (RID_PASID), 1 and 64: SL, 4 or 3 levels */
         wr_raw(rt, pasid_entry(dev, 0) + 8, did);
         wr_raw(rt, pasid_entry(dev, 0),
@@ -2213,6 +2465,7 @@ static void rt_start(Rt *rt, const Case *c, uint64_t seed)
     QVtdConfig cfg = {
         .scalable_cap = c->scalable_cap, .snoop_control = c->sc, .pt = true,
         .aw_bits = 48, .host_can_block = c->host_can_block,
+        .flts = c->flts, .fs1gp = !c->no_fs1gp,
     };
     const char *env;
     int i;
@@ -2247,9 +2500,11 @@ static void rt_start(Rt *rt, const Case *c, uint64_t seed)
         g_string_append_printf(args, "-object ioasid,id=" CTX_ID ",%s ",
                                c->ctxopts);
     }
-    g_string_append_printf(args, "-device intel-iommu,caching-mode=on%s%s",
+    g_string_append_printf(args, "-device intel-iommu,caching-mode=on%s%s%s%s",
                            c->scalable_cap ? ",x-scalable-mode=on" : "",
-                           c->sc ? ",snoop-control=on" : "");
+                           c->sc ? ",snoop-control=on" : "",
+                           c->flts ? ",x-flts=on" : "",
+                           c->no_fs1gp ? ",fs1gp=off" : "");
     for (i = 0; i < rt->ndev; i++) {
         g_string_append_printf(args, " -device ioasid-vfio,id=dev%d,"
                                "addr=%02x.0%s%s", i, c->slot[i],
@@ -2388,9 +2643,8 @@ static void op_repair(Rt *rt, int i)
     e[1] = 0;
     write_entry(rt, K_CTX, ctx_entry(rt, 0, dev), e, 4);
     write_q(rt, K_PASID, dev->pdir, dev->ptab[0] | 1);
-    e[0] = home_root(rt, i) | (2ULL << 6) | (2ULL << 2) | 1;
-    e[1] = home_did(rt, i);
-    write_entry(rt, K_PASID, pasid_entry(dev, 0), e, 2);
+    home_pasid_entry(rt, i, e);
+    write_entry(rt, K_PASID, pasid_entry(dev, 0), e, 3);
 }
 
 static void rt_step(Rt *rt)
@@ -2434,7 +2688,7 @@ static void rt_step(Rt *rt)
     } else if (x < 440) {
         if (!c->scalable) {
             op_sl_map(rt, dev);
-        } else if (x < 460) {
+        } else if (x < 400) {
             op_pasid_dir(rt, i);
         } else {
             op_pasid_entry(rt, i);
@@ -2514,9 +2768,11 @@ static void test_case(const void *opaque)
                    rt.o.page_reads, rt.usecs[0] / 1e6, rt.usecs[1] / 1e6,
                    rt.usecs[2] / 1e6);
     g_test_message("  device checks: %u clean, %u mappings compared; "
-                   "second level %u, pass-through %u, blocked %u, off %u",
+                   "second level %u, first stage %u, pass-through %u, "
+                   "blocked %u, off %u; %u DMA walked a first-stage miss",
                    rt.stats[ST_CLEAN], rt.stats[ST_MAPS], rt.stats[ST_SL],
-                   rt.stats[ST_PT], rt.stats[ST_BLOCKED], rt.stats[ST_OFF]);
+                   rt.stats[ST_FS], rt.stats[ST_PT], rt.stats[ST_BLOCKED],
+                   rt.stats[ST_OFF], rt.stats[ST_DMA_WALKED]);
     {
         GHashTableIter it;
         gpointer k, v;
@@ -3061,6 +3317,20 @@ static const Case cases[] = {
         .qi = true, .ndev = 1, .slot = { 4 }, .host_can_block = true,
         .ctxopts = "enforce-snoop=on",
         .platform_nosnoop = true, .steps = 300,
+    }, {
+        .name = "first-stage", .scalable = true, .scalable_cap = true,
+        .flts = true, .sc = true, .qi = true, .ndev = 1, .slot = { 4 },
+        .host_can_block = true, .platform_nosnoop = true, .steps = 600,
+    }, {
+        .name = "first-stage-nosc", .scalable = true, .scalable_cap = true,
+        .flts = true, .qi = true, .ndev = 2, .slot = { 4, 5 },
+        .devopts = { NULL, "nosnoop=deny" }, .host_can_block = true,
+        .platform_nosnoop = true, .steps = 400,
+    }, {
+        .name = "first-stage-two-devices-no-fs1gp", .scalable = true,
+        .scalable_cap = true, .flts = true, .no_fs1gp = true, .sc = true,
+        .qi = true, .ndev = 2, .slot = { 4, 0x11 }, .host_can_block = true,
+        .platform_nosnoop = true, .steps = 400,
     },
 };
 

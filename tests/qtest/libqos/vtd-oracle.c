@@ -17,13 +17,23 @@
  *    the relay built while TE was off).
  *  - Otherwise root entry -> context entry (legacy) or root entry ->
  *    scalable context entry -> PASID directory entry -> PASID entry of
- *    RID_PASID (scalable), then the second-level tables.  Anything not
- *    present, in a page that is not guest memory, with a reserved bit set
- *    or an unsupported type or address width grants nothing below it:
- *    hardware faults there.
+ *    RID_PASID (scalable), then the second-level tables (or, with
+ *    x-flts=on, the first-stage tables: PGTT=1; PGTT=2 is then not
+ *    supported).  Anything not present, in a page that is not guest
+ *    memory, with a reserved bit set or an unsupported type, address
+ *    width or paging mode grants nothing below it: hardware faults there.
  *  - Second-level entries: permissions are ANDed down the levels, an
  *    entry without R and W is not present, PS makes a 2 MiB (level 2) or
  *    1 GiB (level 3) leaf and is reserved at level 4.
+ *  - First-stage entries (9.7, IA-32e): 4-level only (FLPM=0); an entry
+ *    is usable when P and U/S are set (the device's requests are user
+ *    requests) and no reserved bit is: address bits 51:HAW, PS at level
+ *    4, PS at level 3 without CAP.FS1GP, the address bits of a large
+ *    leaf below its size but for bit 12 (PAT); bits 63:52 are ignored.
+ *    A leaf is readable, and writable when R/W is set at every level.
+ *    Table index 256-511 at level 4 is the upper canonical half: its
+ *    IOVAs are sign-extended.  First-stage leaves have no SNP; PGSNP
+ *    alone forces snooping.
  *  - The relay (the product contract): a leaf, or the part of it on one
  *    side of the interrupt window, becomes a host mapping only if its
  *    target lies in one RAM range of the identity template; write is
@@ -64,6 +74,14 @@
 #define SL_SNP          (1ULL << 11)
 /* Bits 61:52 and 63 are ignored; bit 62 (TM) is reserved without DT */
 #define SL_IGNORED      0xbff0000000000000ULL
+
+/* First-stage paging entries (9.7) */
+#define FS_P            (1ULL << 0)
+#define FS_RW           (1ULL << 1)
+#define FS_US           (1ULL << 2)
+#define FS_PS           (1ULL << 7)
+#define FS_ADDR_FIELD   0x000ffffffffff000ULL   /* 51:12 */
+#define FS_SIGN_EXTEND  0xffff000000000000ULL   /* 4-level upper half */
 
 static GArray *maps_new(void)
 {
@@ -194,6 +212,7 @@ const char *qvtd_mode_str(QVtdMode mode)
         [QVTD_MODE_OFF] = "translation off",
         [QVTD_MODE_PT] = "pass-through",
         [QVTD_MODE_SL] = "second level",
+        [QVTD_MODE_FS] = "first stage",
         [QVTD_MODE_BLOCKED] = "blocked",
     };
 
@@ -339,7 +358,27 @@ static bool scalable_context(QVtdOracle *o, uint8_t devfn, QVtdDevState *st)
     }
     pgtt = (pe[0] >> 6) & 7;
     switch (pgtt) {
+    case 1:
+        if (!o->cfg.flts) {
+            return blocked(st, "PASID entry translation type invalid");
+        }
+        /* FLPM (quadword 2, bits 3:2): 4-level only, no FL5LP */
+        if ((pe[2] >> 2) & 3) {
+            return blocked(st, "PASID entry first-stage paging mode "
+                           "unsupported");
+        }
+        st->mode = QVTD_MODE_FS;
+        st->slpt = pe[2] & ~(PG - 1);
+        st->levels = 4;
+        st->did = pe[1] & 0xffff;
+        st->pgsnp = pe[1] & (1ULL << 24);
+        st->has_did = true;
+        return true;
     case 2:
+        if (o->cfg.flts) {
+            /* ECAP.SLTS is clear with x-flts=on */
+            return blocked(st, "PASID entry translation type invalid");
+        }
         if (!aw_supported(o, (pe[0] >> 2) & 7)) {
             return blocked(st, "PASID entry address width unsupported");
         }
@@ -354,7 +393,7 @@ static bool scalable_context(QVtdOracle *o, uint8_t devfn, QVtdDevState *st)
         }
         st->mode = QVTD_MODE_PT;
         break;
-    default:    /* 1: first level (x-flts=off), 3: nested, others reserved */
+    default:    /* 3: nested, others reserved */
         return blocked(st, "PASID entry translation type invalid");
     }
     st->slpt = pe[0] & haw & ~(PG - 1);
@@ -373,6 +412,7 @@ typedef struct Walk {
     QVtdDevState *st;
     GArray *out;
     bool snp_ok;                /* SNP is not reserved in leaves */
+    bool fs;                    /* first-stage tables, not second-level */
 } Walk;
 
 typedef struct WalkCost {
@@ -409,13 +449,55 @@ static uint64_t sl_reserved(Walk *w, uint64_t e, unsigned level)
     return rsvd;
 }
 
+/* ---- first-stage tables ---- */
+
+static bool fs_is_leaf(uint64_t e, unsigned level)
+{
+    return level == 1 || ((level == 2 || level == 3) && (e & FS_PS));
+}
+
+/* Whether a first-stage entry faults at @level (see the top comment) */
+static bool fs_unusable(Walk *w, uint64_t e, unsigned level)
+{
+    uint64_t rsvd = FS_ADDR_FIELD & ~haw_mask(w->o);
+
+    if (!(e & FS_P) || !(e & FS_US)) {
+        return true;
+    }
+    if (level == 4) {
+        rsvd |= FS_PS;
+    } else if (level == 3 && (e & FS_PS)) {
+        if (!w->o->cfg.fs1gp) {
+            return true;
+        }
+        rsvd |= 0x3fffe000ULL;
+    } else if (level == 2 && (e & FS_PS)) {
+        rsvd |= 0x1fe000ULL;
+    }
+    return e & rsvd;
+}
+
+/* Whether entry @e at @level is usable, in the walk's format */
+static bool entry_usable(Walk *w, uint64_t e, unsigned level)
+{
+    if (w->fs) {
+        return !fs_unusable(w, e, level);
+    }
+    return (e & (SL_R | SL_W)) && !(e & sl_reserved(w, e, level));
+}
+
+static bool entry_is_leaf(Walk *w, uint64_t e, unsigned level)
+{
+    return w->fs ? fs_is_leaf(e, level) : sl_is_leaf(e, level);
+}
+
 /*
  * What a walk of @table at @level costs QEMU, ignoring parents' perms;
  * memoised for the evaluation (tables are shared, aliased, of any level).
  */
 static WalkCost walk_cost(Walk *w, uint64_t table, unsigned level)
 {
-    uint64_t key = table | level | (w->snp_ok ? 8 : 0);
+    uint64_t key = table | level | (w->snp_ok ? 8 : 0) | (w->fs ? 16 : 0);
     WalkCost *memo = g_hash_table_lookup(w->o->memo, &key);
     WalkCost c = { 0, 1 };
     const uint8_t *p;
@@ -428,10 +510,10 @@ static WalkCost walk_cost(Walk *w, uint64_t table, unsigned level)
     for (i = 0; p && i < ENTRIES; i++) {
         uint64_t e = ldq_le_p(p + 8 * i);
 
-        if (!(e & (SL_R | SL_W)) || (e & sl_reserved(w, e, level))) {
+        if (!entry_usable(w, e, level)) {
             continue;
         }
-        if (sl_is_leaf(e, level)) {
+        if (entry_is_leaf(w, e, level)) {
             c.leaves++;
         } else {
             WalkCost sub = walk_cost(w, e & haw_mask(w->o) & ~(PG - 1),
@@ -515,6 +597,39 @@ static void walk_level(Walk *w, uint64_t table, unsigned level, uint64_t base,
     }
 }
 
+/*
+ * First-stage table @table at @level for the IOVAs from @base; @wr: the
+ * levels above allow writes.  Reads are always allowed.
+ */
+static void fs_walk_level(Walk *w, uint64_t table, unsigned level,
+                          uint64_t base, bool wr)
+{
+    const uint8_t *p = oracle_page(w->o, table);
+    unsigned shift = 12 + 9 * (level - 1);
+    unsigned i;
+
+    for (i = 0; p && i < ENTRIES; i++) {
+        uint64_t e = ldq_le_p(p + 8 * i);
+        uint64_t iova = base + ((uint64_t)i << shift);
+        bool w2 = wr && (e & FS_RW);
+
+        if (level == 4 && i >= ENTRIES / 2) {
+            iova |= FS_SIGN_EXTEND;     /* the upper canonical half */
+        }
+        if (fs_unusable(w, e, level)) {
+            continue;
+        }
+        if (fs_is_leaf(e, level)) {
+            emit(w, iova, 1ULL << shift,
+                 e & haw_mask(w->o) & ~((1ULL << shift) - 1), true, w2,
+                 false);
+        } else {
+            fs_walk_level(w, e & haw_mask(w->o) & ~(PG - 1), level - 1, iova,
+                          w2);
+        }
+    }
+}
+
 static GArray *maps_copy(const GArray *maps)
 {
     GArray *out = maps_new();
@@ -543,6 +658,15 @@ static bool oracle_find(QVtdOracle *o, const QVtdDevice *dev,
     found = scalable ? scalable_context(o, dev->devfn, st)
                      : legacy_context(o, dev->devfn, st);
     o->rtaddr = saved;
+    if (found && st->mode == QVTD_MODE_FS) {
+        w->fs = true;
+        cost = walk_cost(w, st->slpt, st->levels);
+        st->leaves = cost.leaves;
+        st->tables = cost.tables;
+        st->over_budget = cost.leaves > o->max_leaves ||
+                          cost.tables > o->max_tables;
+        return !st->over_budget;
+    }
     if (!found || st->mode != QVTD_MODE_SL) {
         return true;
     }
@@ -568,7 +692,9 @@ bool qvtd_oracle_table_within_budget(QVtdOracle *o, uint64_t table,
 {
     QVtdDevice dev = { 0 };
     QVtdDevState st = { 0 };
-    Walk w = { .o = o, .dev = &dev, .st = &st, .snp_ok = true };
+    Walk w = {
+        .o = o, .dev = &dev, .st = &st, .snp_ok = true, .fs = o->cfg.flts,
+    };
     WalkCost cost = walk_cost(&w, table, levels);
 
     return cost.leaves <= o->max_leaves && cost.tables <= o->max_tables;
@@ -592,6 +718,11 @@ GArray *qvtd_oracle_expected(QVtdOracle *o, const QVtdDevice *dev,
     case QVTD_MODE_SL:
         w.out = maps_new();
         walk_level(&w, st->slpt, st->levels, 0, true, true);
+        qvtd_maps_normalise(w.out);
+        return w.out;
+    case QVTD_MODE_FS:
+        w.out = maps_new();
+        fs_walk_level(&w, st->slpt, st->levels, 0, true);
         qvtd_maps_normalise(w.out);
         return w.out;
     default:

@@ -40,6 +40,8 @@ typedef struct QVtdConfig {
     bool scalable_cap;          /* x-scalable-mode=on (ECAP.SMTS) */
     bool snoop_control;         /* snoop-control=on (ECAP.SC) */
     bool pt;                    /* pass-through supported (ECAP.PT) */
+    bool flts;                  /* x-flts=on: first-stage instead of SL */
+    bool fs1gp;                 /* CAP.FS1GP: first-stage 1 GiB leaves */
     unsigned aw_bits;           /* aw-bits (host address width) */
     bool host_can_block;        /* the ioasid context can block no-snoop */
     /*
@@ -68,6 +70,7 @@ typedef enum QVtdMode {
     QVTD_MODE_OFF,              /* GSTS.TE clear: the identity template */
     QVTD_MODE_PT,               /* pass-through: the identity template */
     QVTD_MODE_SL,               /* second-level translation */
+    QVTD_MODE_FS,               /* first-stage translation (x-flts=on) */
     QVTD_MODE_BLOCKED,          /* not present or invalid: nothing */
 } QVtdMode;
 
@@ -78,7 +81,7 @@ typedef struct QVtdDevState {
     bool has_did;               /* the context (PASID entry) is valid */
     uint16_t did;
     uint32_t pasid;             /* scalable: RID_PASID */
-    uint64_t slpt;              /* second-level table */
+    uint64_t slpt;              /* the table: second-level, or first-stage */
     unsigned levels;
     bool pgsnp;
     uint64_t leaves;            /* leaf entries the walk crosses */
@@ -119,9 +122,11 @@ void qvtd_oracle_begin(QVtdOracle *o);
 GArray *qvtd_oracle_expected(QVtdOracle *o, const QVtdDevice *dev,
                              QVtdDevState *st);
 /*
- * Whether a walk of second-level table @table of @levels levels stays
- * within the budget: for a test that must not build tables QEMU would
- * take too long to walk, whichever of them a device uses next.
+ * Whether a walk of table @table of @levels levels stays within the
+ * budget: for a test that must not build tables QEMU would take too long
+ * to walk, whichever of them a device uses next.  The table is read in the
+ * format of the configuration's scalable mode: first-stage with flts,
+ * second-level otherwise.
  */
 bool qvtd_oracle_table_within_budget(QVtdOracle *o, uint64_t table,
                                      unsigned levels);

@@ -432,6 +432,14 @@ uint64_t qvtd_context_scalable(QVTD *v, uint8_t devfn, uint16_t did,
     return pe;
 }
 
+void qvtd_context_clear(QVTD *v, uint8_t devfn)
+{
+    uint64_t ce = context_table(v, devfn) +
+                  (v->scalable ? 32 * (devfn & 0x7f) : 16 * devfn);
+
+    qtest_writeq(v->qts, ce, qtest_readq(v->qts, ce) & ~1ULL);
+}
+
 uint64_t qvtd_context_scalable_fs(QVTD *v, uint8_t devfn, uint16_t did,
                                   uint64_t fs_top, bool pgsnp)
 {

@@ -117,6 +117,8 @@ uint64_t qvtd_context_scalable_fs(QVTD *v, uint8_t devfn, uint16_t did,
  */
 void qvtd_pasid_entry_set(QVTD *v, uint64_t pe, uint64_t pgtt,
                           uint64_t table, uint16_t did, bool pgsnp);
+/* Clear the present bit of 00:@devfn's context entry (either mode) */
+void qvtd_context_clear(QVTD *v, uint8_t devfn);
 /* Set or clear PGSNP (bit 88) of a PASID entry */
 void qvtd_pasid_set_pgsnp(QVTD *v, uint64_t pasid_entry, bool pgsnp);
 
