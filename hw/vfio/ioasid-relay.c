@@ -355,10 +355,21 @@ static void ioasid_relay_iommu_notify(IOMMUNotifier *n, IOMMUTLBEntry *iotlb)
     ioasid_relay_queue(relay, true, iova, size, iotlb->translated_addr, flags);
 }
 
-/* The vIOMMU completed an invalidation: the host must have it all now. */
+/*
+ * The vIOMMU completed an invalidation: the host must have it all now.  A
+ * change of PGSNP with nothing mapped makes no host call, but changes what
+ * the owner decides (whether no-snoop can pass): tell it too.
+ */
 static void ioasid_relay_iommu_commit(IOMMUNotifier *n)
 {
-    ioasid_relay_flush(container_of(n, IOASIDRelayGuestIOMMU, n)->relay);
+    IOASIDRelay *relay = container_of(n, IOASIDRelayGuestIOMMU, n)->relay;
+    bool forces = ioasid_relay_forces_snoop(relay);
+
+    if (forces != relay->forces_snoop) {
+        relay->forces_snoop = forces;
+        relay->dirty = true;
+    }
+    ioasid_relay_flush(relay);
 }
 
 static void ioasid_relay_probe_notify(IOMMUNotifier *n, IOMMUTLBEntry *iotlb)
@@ -578,6 +589,16 @@ IoasidGuestTranslation ioasid_relay_translation(IOASIDRelay *relay)
     default:
         return IOASID_GUEST_TRANSLATION_IDENTITY;
     }
+}
+
+bool ioasid_relay_forces_snoop(IOASIDRelay *relay)
+{
+    bool forces = false;
+
+    return ioasid_relay_translating(relay) &&
+           !memory_region_iommu_get_attr(relay->viommu,
+                                         IOMMU_ATTR_GUEST_FORCES_SNOOP,
+                                         &forces) && forces;
 }
 
 static IoasidGuestTranslation ioasid_relay_translation_cb(void *opaque)

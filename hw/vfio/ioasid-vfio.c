@@ -62,6 +62,16 @@ static bool ioasid_vfio_nosnoop_passes(IOASIDVFIOState *s)
     }
     if (!ioasid_backend_mapping_counts(s->be, s->ioasid, &total, &nosnoop) ||
         !total) {
+        /*
+         * Nothing mapped yet.  A first-stage shadow fills when the device
+         * first misses, so the guest may well have mapped: if its PASID
+         * entry forces snooping (PGSNP), no-snoop cannot pass whatever it
+         * maps.  Otherwise keep the last answer, so that a guest that
+         * remaps does not make the device flap.
+         */
+        if (ioasid_relay_forces_snoop(&s->relay)) {
+            return false;
+        }
         return s->nc.nosnoop_passes;
     }
     return nosnoop > 0;

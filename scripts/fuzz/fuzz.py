@@ -49,7 +49,14 @@ CONFIGS = collections.OrderedDict([
     ('legacy-strict', '-M q35 -nodefaults '
      '-object ioasid,id=ioasid-default,cache-model=strict,cache-size=64K '
      '-device intel-iommu,caching-mode=on,snoop-control=on ' + DEVICE),
+    # first-stage tables (the mode Linux picks there), PGSNP
+    ('scalable-fs', '-M q35 -nodefaults '
+     '-device intel-iommu,caching-mode=on,snoop-control=on,'
+     'x-scalable-mode=on,x-flts=on ' + DEVICE),
 ])
+# The table format each configuration's seeds program
+MODES = {'legacy': 'legacy', 'legacy-strict': 'legacy',
+         'scalable': 'scalable', 'scalable-fs': 'fs'}
 OBJECTS = 'intel-iommu* ioasid*'
 
 # ---------------------------------------------------------------------------
@@ -82,7 +89,10 @@ RTADDR_SMT = 1 << 10
 IQA_DW = 1 << 11                        # 256-bit descriptors
 IOTLB_PSI_DID1 = (1 << 63) | (3 << 60) | (1 << 32)
 INV_DESC_IOTLB_PSI_DID1 = 2 | (3 << 4) | (1 << 16)
+# PASID-based IOTLB, page-selective within PASID 0 of domain 1
+INV_DESC_PIOTLB_PSI_DID1 = 6 | (3 << 4) | (1 << 16)
 SL_R_W, SL_SNP = 3, 1 << 11
+FS_P_RW_US = 7                          # first-stage present, R/W, U/S
 # ioasid-vfio (docs/specs/ioasid-vfio.rst)
 DEV_DST, DEV_LEN, DEV_CMD, DEV_PATTERN = 0x10, 0x18, 0x1c, 0x24
 CMD_START, CMD_FILL, CMD_NOSNOOP = 1, 1 << 1, 1 << 8
@@ -90,6 +100,7 @@ CMD_START, CMD_FILL, CMD_NOSNOOP = 1, 1 << 1, 1 << 8
 # Guest-physical addresses of the tables (all below -m 512M)
 ROOT, CTX, PASIDDIR, PASIDT = 0x10000, 0x11000, 0x12000, 0x13000
 L3, L2, L1, PAGE, QUEUE = 0x14000, 0x15000, 0x16000, 0x100000, 0x20000
+L4 = 0x17000
 
 
 def op_write(base, offset, value, size):
@@ -108,11 +119,26 @@ def op_pattern(*qwords):
 def seed_inputs(config):
     """{name: bytes}: inputs that get the vIOMMU translating IOVA 0 for the
     device and run its DMA engine there."""
+    mode = MODES[config]
+
     def tables(snp):
         # one pattern per entry read: ... L3 -> L2 -> L1 -> 4 KiB leaf
         ptes = [op_pattern(L2 | SL_R_W), op_pattern(L1 | SL_R_W),
                 op_pattern(PAGE | SL_R_W | (SL_SNP if snp else 0))]
-        if config != 'scalable':
+        if mode == 'fs':
+            # root, context, PASID directory entries; PASID entry: first
+            # stage (PGTT 1), DID 1, PGSNP as asked, FLPTPTR (quadword 2);
+            # then four IA-32e levels, every entry present, R/W, U/S
+            return [op_pattern(CTX | 1, 0),
+                    op_pattern(PASIDDIR | 1, 0, 0, 0),
+                    op_pattern(PASIDT | 1),
+                    op_pattern((1 << 6) | (2 << 2) | 1,
+                               ((1 << 24) if snp else 0) | 1, L4,
+                               0, 0, 0, 0, 0),
+                    op_pattern(L3 | FS_P_RW_US), op_pattern(L2 | FS_P_RW_US),
+                    op_pattern(L1 | FS_P_RW_US),
+                    op_pattern(PAGE | FS_P_RW_US)]
+        if mode != 'scalable':
             # root entry; context entry: second level, AW 39, DID 1
             return [op_pattern(CTX | 1, 0),
                     op_pattern(L3 | 1, (1 << 8) | 1)] + ptes
@@ -126,7 +152,7 @@ def seed_inputs(config):
                            ((1 << 24) if snp else 0) | 1, 0, 0, 0, 0, 0, 0),
                 ] + ptes[:2] + [op_pattern(PAGE | SL_R_W)]
 
-    rtaddr = ROOT | (RTADDR_SMT if config == 'scalable' else 0)
+    rtaddr = ROOT | (RTADDR_SMT if mode != 'legacy' else 0)
     enable = [op_write(VTD, RTADDR, rtaddr, 8),
               op_write(VTD, GCMD, GCMD_SRTP, 4),
               op_write(VTD, GCMD, GCMD_TE, 4)]
@@ -137,13 +163,25 @@ def seed_inputs(config):
            op_write(BAR0, DEV_CMD, CMD_START | CMD_FILL | CMD_NOSNOOP, 4)]
     # The same invalidation through the queue: its descriptor is the first
     # DMA read after the tail moves
-    if config == 'scalable':
+    if mode == 'fs':
+        # first-stage leaves are invalidated PASID-based
+        iqa, desc, tail = QUEUE | IQA_DW, [INV_DESC_PIOTLB_PSI_DID1, 0, 0, 0], 32
+    elif mode == 'scalable':
         iqa, desc, tail = QUEUE | IQA_DW, [INV_DESC_IOTLB_PSI_DID1, 0, 0, 0], 32
     else:
         iqa, desc, tail = QUEUE, [INV_DESC_IOTLB_PSI_DID1, 0], 16
     qi = [op_write(VTD, IQA, iqa, 8),
           op_write(VTD, GCMD, GCMD_TE | GCMD_QIE, 4),
           op_pattern(*desc)] + tables(True) + [op_write(VTD, IQT, tail, 8)]
+    if mode == 'fs':
+        # A new first-stage entry need not be invalidated: the device's
+        # miss walks the tables (a domain-based PSI would resync the whole
+        # first-stage space, every read a new pattern-filled entry)
+        return {
+            'seed-fs-miss-pgsnp': SEPARATOR.join(enable + tables(True) + dma),
+            'seed-fs-miss': SEPARATOR.join(enable + tables(False) + dma),
+            'seed-fs-qi-piotlb': SEPARATOR.join(enable + qi + dma),
+        }
     return {
         'seed-psi-snoop': SEPARATOR.join(enable + tables(True) + psi + dma),
         'seed-psi-nosnoop': SEPARATOR.join(enable + tables(False) + psi + dma),

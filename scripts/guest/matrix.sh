@@ -2,11 +2,13 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # The guest bring-up matrix, as TAP: every guest kernel built by
-# build-images.sh x legacy/scalable mode x snoop-control on/off, each boot
-# running both drivers (scripts/guest/run-guest.py checks both sides), and
-# per kernel one boot under the strict no-snoop cache model (legacy mode,
-# snoop-control=on): the kernel driver's cache-maintenance modes, the
-# skipped one caught from both sides.
+# build-images.sh x legacy/scalable/fs (first-stage only, x-flts=on) mode x
+# snoop-control on/off, each boot running both drivers
+# (scripts/guest/run-guest.py checks both sides), per kernel one boot under
+# the strict no-snoop cache model (legacy mode, snoop-control=on): the
+# kernel driver's cache-maintenance modes, the skipped one caught from
+# both sides; and one strict boot on first-stage tables (the newest
+# kernel).
 #   scripts/guest/matrix.sh BUILD_OBJ GUEST_DIR
 set -u
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
@@ -17,7 +19,7 @@ guest=${2:?usage: matrix.sh BUILD_OBJ GUEST_DIR}
 series=$(cd "$guest" && ls -d */abi 2>/dev/null | sed 's,/abi$,,' | sort -V)
 n=0
 failed=0
-total=$(( $(echo $series | wc -w) * 5 ))
+total=$(( $(echo $series | wc -w) * 7 + 1 ))
 echo "1..$total"
 boot() {    # boot SERIES MODE SC CACHE_MODEL: one TAP line
     local name=/guest/linux-$1/$2/snoop-control=$3 out rc
@@ -35,11 +37,12 @@ boot() {    # boot SERIES MODE SC CACHE_MODEL: one TAP line
     fi
 }
 for s in $series; do
-    for mode in legacy scalable; do
+    for mode in legacy scalable fs; do
         for sc in on off; do
             boot "$s" "$mode" "$sc" coherent
         done
     done
     boot "$s" legacy on strict
 done
+boot "$(echo $series | awk '{print $NF}')" fs on strict
 [ $failed = 0 ]

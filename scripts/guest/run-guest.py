@@ -9,8 +9,14 @@ answers; meanwhile this script reads the host side through QMP
 (query-ioasid, query-noncoherent-dma) and prints a live view.  Every
 expectation is checked; the exit status says whether all matched.
 
-  run-guest.py BUILD_OBJ GUEST_DIR [--mode legacy|scalable] [--sc on|off]
+  run-guest.py BUILD_OBJ GUEST_DIR [--mode legacy|scalable|fs] [--sc on|off]
                [--cache-model coherent|strict] [--quiet] [--bench]
+
+--mode fs offers the guest first-stage translation only (x-scalable-mode=on,
+x-flts=on), the mode Linux then uses for every DMA domain: its DMA API maps
+first-stage tables without invalidating (the device's first access walks
+them), and its VFIO asks for snoop control with the PASID entry's PGSNP,
+not with SNP bits.
 
 Used by `make run` (one boot, verbose) and by the guest matrix of
 `make check` (scripts/guest/matrix.sh).  With --bench (`make bench`) the
@@ -43,6 +49,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
 from qmp_client import QMP  # noqa: E402
 
 DEV = '/machine/peripheral/dev0'
+# ECAP bits the guest must see per mode: SMTS 43, SLTS 46, FLTS 47
+ECAP_SMTS, ECAP_SLTS, ECAP_FLTS = 1 << 43, 1 << 46, 1 << 47
+# The guest translation each mode's IOASID mirrors while a driver runs
+TRANSLATION = {'legacy': 'second-stage', 'scalable': 'second-stage',
+               'fs': 'first-stage'}
 BOOT_TIMEOUT = 240
 # The guest-side sanity bounds of the bench ratio (ioasid-vfio / edu): the
 # relay adds a host call to every map and unmap, so more than 1; a ratio
@@ -251,6 +262,11 @@ class Run:
             self.check('guest reads ECAP.SC=%d (ecap %s)' % (
                 sc, hex(ecap) if ecap is not None else '?'),
                 ecap is not None and bool(ecap & 0x80) == sc)
+            if self.args.mode == 'fs':
+                self.check('guest reads first-stage translation only '
+                           '(ECAP.SMTS, FLTS, not SLTS)',
+                           ecap is not None and ecap & ECAP_SMTS and
+                           ecap & ECAP_FLTS and not ecap & ECAP_SLTS)
             self.calls = (space['map-calls'], space['unmap-calls'])
         elif name == 'bench':
             self.bench_phase(space)
@@ -266,6 +282,7 @@ class Run:
             self.show_host(space, nc, dev)
             self.check('DMA-API mappings are not block-nosnoop',
                        maps and not any(m['block-nosnoop'] for m in maps))
+            self.check_translation(space)
             nb = [int(self.guest.get('kdrv/' + s, {}).get('nosnoop_bytes', -1))
                   for s in steps]
             self.check('NOSNOOP_BYTES counts the unblocked no-snoop DMA '
@@ -306,6 +323,12 @@ class Run:
             self.check('every VFIO mapping is block-nosnoop exactly when SC '
                        'is on', vfio and all(m['block-nosnoop'] == sc
                                              for m in vfio))
+            self.check('the guest asked for it (%s): requested-block-nosnoop '
+                       '= SC on every VFIO mapping' % (
+                           'PGSNP' if self.args.mode == 'fs' else 'SNP'),
+                       vfio and all(m['requested-block-nosnoop'] == sc
+                                    for m in vfio))
+            self.check_translation(space)
             try:
                 delta = int(g1['nosnoop_bytes']) - int(g0['nosnoop_bytes'])
             except (KeyError, ValueError):
@@ -394,14 +417,21 @@ class Run:
                            c['wbinvd-honoured'] > 0 and
                            not c['wbinvd-ignored'])
         elif mode == 'none':
+            # On first-stage tables the device's first access maps each
+            # page on the host, which cleans the CPU's lines as it starts
+            # letting no-snoop through (docs/devel/ioasid-cache-model.rst):
+            # the source the CPU wrote reads right there, only the
+            # destination the device wrote is caught (pending lines)
+            fs = self.args.mode == 'fs'
             self.check('maint=none: the driver sees stale data (%d of %d '
                        'lines)' % (stale, LINES),
                        g.get('ok') == '0' and stale > 0)
             self.check('maint=none: host counters name it: pending-lines '
-                       '%d, stale-reads %d' % (c['pending-lines'],
-                                               c['stale-reads']),
+                       '%d, stale-reads %d%s' % (
+                           c['pending-lines'], c['stale-reads'],
+                           ' (none expected: first stage)' if fs else ''),
                        c['pending-lines'] >= stale > 0 and
-                       c['stale-reads'] > 0 and nsb == 131072)
+                       (fs or c['stale-reads'] > 0) and nsb == 131072)
             if stale > 0 and c['pending-lines'] > 0:
                 self.caught = (stale, c['pending-lines'], c['stale-reads'])
                 print('    caught: the driver skipped cache maintenance: it '
@@ -428,12 +458,18 @@ class Run:
                        c['wbinvd-ignored'] > 0 and
                        not c['wbinvd-honoured'])
 
+    def check_translation(self, space):
+        want = TRANSLATION[self.args.mode]
+        self.check('the IOASID mirrors %s tables' % want,
+                   space.get('translation') == want)
+
     def run(self):
         a = self.args
         tmp = tempfile.mkdtemp(prefix='ioasid-guest-')
         qmp_path = os.path.join(tmp, 'qmp.sock')
         viommu = 'intel-iommu,caching-mode=on,snoop-control=%s%s' % (
-            a.sc, ',x-scalable-mode=on' if a.mode == 'scalable' else '')
+            a.sc, {'legacy': '', 'scalable': ',x-scalable-mode=on',
+                   'fs': ',x-scalable-mode=on,x-flts=on'}[a.mode])
         append = 'console=ttyS0 intel_iommu=on panic=-1 quiet'
         device = 'ioasid-vfio,id=dev0,addr=04.0'
         if self.strict:
@@ -540,8 +576,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('obj')
     ap.add_argument('guest')
-    ap.add_argument('--mode', choices=['legacy', 'scalable'],
-                    default='legacy')
+    ap.add_argument('--mode', choices=['legacy', 'scalable', 'fs'],
+                    default='legacy',
+                    help='fs: first-stage translation only (x-flts=on)')
     ap.add_argument('--sc', choices=['on', 'off'], default='on')
     ap.add_argument('--cache-model', choices=['coherent', 'strict'],
                     default='coherent',

@@ -472,6 +472,51 @@ static void test_miss_walk(void)
     qie_stop(&e);
 }
 
+static bool nc_flag(Env *e, const char *key)
+{
+    QDict *nc = qiov_query_noncoherent(e->d->qts, QIE_PATH, NULL, NULL);
+    bool v;
+
+    g_assert(nc);
+    v = qdict_get_bool(nc, key);
+    qobject_unref(nc);
+    return v;
+}
+
+/*
+ * Noncoherent DMA, condition (b), before the device's first access: the
+ * shadow fills then, so while nothing is mapped PGSNP says whether
+ * no-snoop can pass, whatever the guest maps.
+ */
+static void test_noncoherent_before_first_access(void)
+{
+    Env e;
+
+    fs_start(&e, true, NULL);
+    qvtd_set_translation(&e.v, true);
+    g_assert_true(nc_flag(&e, "nosnoop-enabled"));
+    qvtd_fs_map(&e.v, e.top, IOVA, GPA, PG, QVTD_PAGE_4K, QVTD_FS_RW_LEAF);
+    /* no PGSNP: the first access maps a page no-snoop passes through */
+    g_assert_cmphex(fill(&e, IOVA, 64), ==, IOASID_VFIO_STATUS_DONE);
+    g_assert_true(nc_flag(&e, "nosnoop-passes"));
+    g_assert_true(nc_flag(&e, "noncoherent"));
+
+    /* everything unmapped: the last answer holds (no flapping) */
+    qvtd_fs_update(&e.v, e.top, IOVA, QVTD_PAGE_4K, QVTD_FS_P, 0);
+    inv_pasid(&e);
+    g_assert_cmpuint(qie_space_u64(&e, "mapping-count"), ==, 0);
+    g_assert_true(nc_flag(&e, "nosnoop-passes"));
+
+    /* PGSNP with nothing mapped: no-snoop cannot pass, at once */
+    set_pgsnp(&e, true);
+    g_assert_false(nc_flag(&e, "nosnoop-passes"));
+    qvtd_fs_update(&e.v, e.top, IOVA, QVTD_PAGE_4K, 0, QVTD_FS_P);
+    g_assert_cmphex(fill(&e, IOVA, 64), ==, IOASID_VFIO_STATUS_DONE);
+    qie_assert_mapping(&e, IOVA, PG, GPA, true);
+    g_assert_false(nc_flag(&e, "nosnoop-passes"));
+    qie_stop(&e);
+}
+
 /* The relay never writes the guest's tables: no accessed/dirty updates */
 static void test_accessed_dirty(void)
 {
@@ -597,6 +642,8 @@ int main(int argc, char **argv)
                    test_large_leaves_no_fs1gp);
     qtest_add_func("/ioasid-vfio/first-stage/five-level", test_five_level);
     qtest_add_func("/ioasid-vfio/first-stage/miss-walk", test_miss_walk);
+    qtest_add_func("/ioasid-vfio/first-stage/noncoherent-before-first-access",
+                   test_noncoherent_before_first_access);
     qtest_add_func("/ioasid-vfio/first-stage/accessed-dirty",
                    test_accessed_dirty);
     qtest_add_func("/ioasid-vfio/first-stage/domain-psi", test_domain_psi);

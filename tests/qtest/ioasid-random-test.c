@@ -3078,6 +3078,127 @@ static void check_oracle_known(bool scalable)
     qiov_stop(d);
 }
 
+/*
+ * First-stage tables (x-flts=on) built by hand: what the oracle must say
+ * about each rule of the format, and the host must hold the same.
+ */
+static void test_oracle_known_first_stage(void)
+{
+    QIoasidVfio *d = qiov_start(
+        "-M q35 -m 2G -nodefaults -device intel-iommu,caching-mode=on,"
+        "snoop-control=on,x-scalable-mode=on,x-flts=on "
+        "-device ioasid-vfio,id=dev0,addr=04.0", 4);
+    QTestState *qts = d->qts;
+    QVtdConfig cfg = {
+        .scalable_cap = true, .snoop_control = true, .pt = true,
+        .aw_bits = 48, .host_can_block = true, .strict = QVTD_STRICT_ALL,
+        .flts = true, .fs1gp = true,
+    };
+    const char *path = "/machine/peripheral/dev0";
+    GArray *ident, *exp, *host;
+    g_autoptr(GArray) diff = NULL;
+    QVtdDevice dev = { .devfn = 4 << 3 };
+    QVtdDevState st;
+    QVtdOracle o;
+    QVTD v;
+    uint64_t top, pe;
+    QVtdHostSpace info;
+
+    qvtd_host_tables(qts, CTX_ID, &path, 1, &ident, &info, true);
+    dev.enforce = info.enforce;
+    dev.identity = ident;
+    qvtd_oracle_init(&o, qts, &cfg, ident);
+    qvtd_init(&v, qts, TABLES, TABLES_SIZE, true);
+    qvtd_oracle_set_rtaddr(&o, v.root | (1ULL << 10));
+    qvtd_enable_qi(&v);
+    top = qvtd_fs_new(&v);
+    pe = qvtd_context_scalable_fs(&v, dev.devfn, 5, top, false);
+
+    /* writable, read-only (R/W clear in the leaf), and 2M/1G leaves */
+    qvtd_fs_map(&v, top, 0x80000000, DATA, 2 * PG, QVTD_PAGE_4K,
+                QVTD_FS_RW_LEAF);
+    qvtd_fs_map(&v, top, 0x80002000, DATA + 2 * PG, PG, QVTD_PAGE_4K,
+                QVTD_FS_RO_LEAF);
+    qvtd_fs_map(&v, top, 0x80200000, DATA + MB2, MB2, QVTD_PAGE_2M,
+                QVTD_FS_RW_LEAF | (1ULL << 12));     /* PAT: not address */
+    qvtd_fs_map(&v, top, 0x100000000ULL, DATA, GB1, QVTD_PAGE_1G,
+                QVTD_FS_RW_LEAF);
+    /* the upper canonical half, at its sign-extended address */
+    qvtd_fs_map(&v, top, FS_UPPER, DATA + 8 * PG, PG, QVTD_PAGE_4K,
+                QVTD_FS_RW_LEAF | SL_SNP | FS_XD);   /* both ignored */
+    /* faults: no U/S, not present, reserved bits, no A/D is fine */
+    qvtd_fs_map(&v, top, 0x90000000, DATA, PG, QVTD_PAGE_4K,
+                QVTD_FS_P | QVTD_FS_RW);
+    qvtd_fs_map(&v, top, 0x90001000, DATA, PG, QVTD_PAGE_4K,
+                QVTD_FS_RW | QVTD_FS_US);
+    qvtd_fs_map(&v, top, 0x90002000, DATA, PG, QVTD_PAGE_4K,
+                QVTD_FS_RW_LEAF | (1ULL << 50));
+    qvtd_fs_map(&v, top, 0x90003000, DATA + 9 * PG, PG, QVTD_PAGE_4K,
+                QVTD_FS_P | QVTD_FS_RW | QVTD_FS_US);
+    qvtd_fs_map(&v, top, 0x90200000, DATA, MB2, QVTD_PAGE_2M,
+                QVTD_FS_RW_LEAF | (1ULL << 13));
+    /* a directory without R/W: read-only below it */
+    qvtd_fs_map(&v, top, 0xa0000000ULL, DATA + 10 * PG, PG, QVTD_PAGE_4K,
+                QVTD_FS_RW_LEAF);
+    qtest_writeq(qts, qvtd_fs_entry_addr(&v, top, 0xa0000000ULL, 2),
+                 qtest_readq(qts, qvtd_fs_entry_addr(&v, top, 0xa0000000ULL,
+                                                     2)) & ~QVTD_FS_RW);
+    qvtd_inv_pasid_cache(&v, 0, true);
+    qvtd_inv_iotlb_global(&v);
+    qvtd_set_translation(&v, true);
+
+    qvtd_oracle_begin(&o);
+    exp = qvtd_oracle_expected(&o, &dev, &st);
+    g_assert_cmpint(st.mode, ==, QVTD_MODE_FS);
+    g_assert_cmpuint(st.did, ==, 5);
+    assert_has(exp, 0x80000000, 2 * PG, DATA, true, true, false);
+    assert_has(exp, 0x80002000, PG, DATA + 2 * PG, true, false, false);
+    assert_has(exp, 0x80200000, MB2, DATA + MB2, true, true, false);
+    assert_has(exp, 0x100000000ULL, GB1, DATA, true, true, false);
+    assert_has(exp, FS_UPPER, PG, DATA + 8 * PG, true, true, false);
+    g_assert_null(qvtd_maps_lookup(exp, FS_UPPER & ((1ULL << 48) - 1)));
+    g_assert_null(qvtd_maps_lookup(exp, 0x90000000));
+    g_assert_null(qvtd_maps_lookup(exp, 0x90001000));
+    g_assert_null(qvtd_maps_lookup(exp, 0x90002000));
+    assert_has(exp, 0x90003000, PG, DATA + 9 * PG, true, true, false);
+    g_assert_null(qvtd_maps_lookup(exp, 0x90200000));
+    assert_has(exp, 0xa0000000ULL, PG, DATA + 10 * PG, true, false, false);
+    g_assert_cmpuint(exp->len, ==, 7);
+    host = host_table(qts);
+    diff = qvtd_maps_diff(exp, host);
+    g_assert_cmpuint(diff->len, ==, 0);
+    g_array_free(host, true);
+
+    /* PGSNP forces snooping everywhere; second-stage is not offered */
+    qvtd_pasid_set_pgsnp(&v, pe, true);
+    qvtd_inv_pasid_cache_pasid(&v, 5, 0);
+    g_array_free(exp, true);
+    qvtd_oracle_begin(&o);
+    exp = qvtd_oracle_expected(&o, &dev, &st);
+    g_assert_true(st.pgsnp);
+    assert_has(exp, 0x80000000, 2 * PG, DATA, true, true, true);
+    host = host_table(qts);
+    g_array_unref(diff);
+    diff = qvtd_maps_diff(exp, host);
+    g_assert_cmpuint(diff->len, ==, 0);
+    g_array_free(host, true);
+    qvtd_pasid_entry_set(&v, pe, QVTD_PE_PGTT_SS, qvtd_sl_new(&v), 5, false);
+    qvtd_inv_pasid_cache_pasid(&v, 5, 0);
+    g_array_free(exp, true);
+    qvtd_oracle_begin(&o);
+    exp = qvtd_oracle_expected(&o, &dev, &st);
+    g_assert_cmpint(st.mode, ==, QVTD_MODE_BLOCKED);
+    g_assert_cmpuint(exp->len, ==, 0);
+    host = host_table(qts);
+    g_assert_cmpuint(host->len, ==, 0);
+    g_array_free(host, true);
+
+    g_array_free(exp, true);
+    g_array_free(ident, true);
+    qvtd_oracle_destroy(&o);
+    qiov_stop(d);
+}
+
 static void test_oracle_known_legacy(void)
 {
     check_oracle_known(false);
@@ -3345,6 +3466,8 @@ int main(int argc, char **argv)
                    test_oracle_known_legacy);
     qtest_add_func("/ioasid-vfio/vtd-oracle/known/scalable",
                    test_oracle_known_scalable);
+    qtest_add_func("/ioasid-vfio/vtd-oracle/known/first-stage",
+                   test_oracle_known_first_stage);
     /* the bugs it found, one by one, as regression tests */
     qtest_add_func("/ioasid-vfio/random-found/aw-shrink",
                    test_repro_aw_shrink);

@@ -58,6 +58,7 @@ typedef struct IOASIDRelay {
     /* pending runs; the UNMAP run is always sent before the MAP run */
     IOASIDRelayRun unmap_run;
     IOASIDRelayRun map_run;
+    bool forces_snoop;          /* ioasid_relay_forces_snoop(), last seen */
     bool quota_hit;             /* MAP_DMA got ENOSPC since the last unmap */
     bool full;                  /* cannot take a new mapping now */
     bool dirty;                 /* host calls made since changed() */
@@ -85,6 +86,11 @@ bool ioasid_relay_viommu_accepts(AddressSpace *as, IOMMUNotifierFlag flags,
 bool ioasid_relay_translating(IOASIDRelay *relay);
 /* Which guest translation the relay mirrors now */
 IoasidGuestTranslation ioasid_relay_translation(IOASIDRelay *relay);
+/*
+ * Whether the vIOMMU forces snooping on whatever the device's address
+ * space maps now or later (VT-d PGSNP), known before any mapping exists
+ */
+bool ioasid_relay_forces_snoop(IOASIDRelay *relay);
 /*
  * A DMA of the device found no host mapping at @iova: let the vIOMMU walk
  * its tables there if its guest may map without invalidating (VT-d first
