@@ -89,8 +89,6 @@
 #define DEVCTL_NOSNOOP_EN   (1u << 11)
 #define HOLDOFF_MS          1000    /* IOASID_NONCOHERENT_DEFAULT_HOLDOFF_MS */
 
-#define PE_PGSNP        (1ULL << 24)    /* bit 88: bit 24 of the high qword */
-
 typedef struct Case {
     const char *name;
     bool viommu;
@@ -98,16 +96,19 @@ typedef struct Case {
     bool sc;
     bool hotplug;
     bool platform_off;          /* ioasid-default, platform-nosnoop=off */
+    bool fs;                    /* x-flts=on: first-stage tables */
 } Case;
 
 static const Case cases[] = {
-    { "none", false, false, false, false, false },
-    { "platform-nosnoop-off", false, false, false, false, true },
-    { "legacy-sc-off", true, false, false, false, false },
-    { "legacy-sc-on", true, false, true, false, false },
-    { "scalable-sc-off", true, true, false, false, false },
-    { "scalable-sc-on", true, true, true, false, false },
-    { "hotplug-legacy-sc-on", true, false, true, true, false },
+    { "none", false, false, false, false, false, false },
+    { "platform-nosnoop-off", false, false, false, false, true, false },
+    { "legacy-sc-off", true, false, false, false, false, false },
+    { "legacy-sc-on", true, false, true, false, false, false },
+    { "scalable-sc-off", true, true, false, false, false, false },
+    { "scalable-sc-on", true, true, true, false, false, false },
+    { "first-stage-sc-off", true, true, false, false, false, true },
+    { "first-stage-sc-on", true, true, true, false, false, true },
+    { "hotplug-legacy-sc-on", true, false, true, true, false, false },
 };
 
 typedef struct Inner {
@@ -497,8 +498,9 @@ static void start_inner(Inner *in)
     int n = 0, to[2], from[2], err;
 
     snprintf(viommu, sizeof(viommu),
-             "intel-iommu,caching-mode=on,snoop-control=%s%s",
-             c->sc ? "on" : "off", c->scalable ? ",x-scalable-mode=on" : "");
+             "intel-iommu,caching-mode=on,snoop-control=%s%s%s",
+             c->sc ? "on" : "off", c->scalable ? ",x-scalable-mode=on" : "",
+             c->fs ? ",x-flts=on" : "");
     argv[n++] = qemu_bin;
     argv[n++] = "-L";
     argv[n++] = fw_dir;
@@ -774,17 +776,19 @@ static void inv_page(Inner *in, uint64_t iova)
     }
 }
 
+/* The leaf entry for @iova (4 levels: second-level or first-stage) */
 static uint64_t pte_addr(Inner *in, uint64_t iova)
 {
     uint64_t table = in->top;
+    bool fs = in->c->fs;
     int level;
 
     for (level = 4; level > 1; level--) {
         uint64_t slot = table + 8 * ((iova >> (12 + 9 * (level - 1))) & 0x1ff);
         uint64_t e = readq(in, slot);
 
-        if (!(e & QVTD_SL_RW)) {
-            e = alloc_page(in) | QVTD_SL_RW;
+        if (!(e & (fs ? QVTD_FS_P : QVTD_SL_RW))) {
+            e = alloc_page(in) | (fs ? QVTD_FS_DIR : QVTD_SL_RW);
             writeq(in, slot, e);
         }
         table = e & QVTD_PTE_ADDR_MASK;
@@ -792,11 +796,22 @@ static uint64_t pte_addr(Inner *in, uint64_t iova)
     return table + 8 * ((iova >> 12) & 0x1ff);
 }
 
+/* The leaf that maps page @i of the buffer, in the case's format */
+static uint64_t leaf(Inner *in, int i)
+{
+    if (in->c->fs) {
+        /* what Linux writes: P, R/W, U/S, accessed and dirty preset */
+        return (BUF_GPA + i * PG) | QVTD_FS_RW_LEAF;
+    }
+    return (BUF_GPA + i * PG) | QVTD_SL_RW | (in->snp[i] ? QVTD_SL_SNP : 0);
+}
+
 /*
  * The inner vIOMMU translates IOVA_BASE + i pages to BUF_GPA + i pages.
  * Legacy mode with snoop control: SNP on the first half of the pages.
- * Scalable mode: the PASID entry's PGSNP decides (no SNP in the PTEs),
- * set when the vIOMMU has snoop control.
+ * Scalable mode, second-level or first-stage tables: the PASID entry's
+ * PGSNP decides (no SNP in the PTEs), set when the vIOMMU has snoop
+ * control.
  */
 static void viommu_setup(Inner *in)
 {
@@ -810,9 +825,7 @@ static void viommu_setup(Inner *in)
     for (i = 0; i < NPAGES; i++) {
         in->snp[i] = c->sc && !c->scalable && i < NPAGES / 2;
         in->mapped[i] = true;
-        writeq(in, pte_addr(in, IOVA_BASE + i * PG),
-               (BUF_GPA + i * PG) | QVTD_SL_RW |
-               (in->snp[i] ? QVTD_SL_SNP : 0));
+        writeq(in, pte_addr(in, IOVA_BASE + i * PG), leaf(in, i));
     }
     ctx = alloc_page(in);
     writeq(in, in->root + 16 * in->bus, ctx | 1);
@@ -827,9 +840,18 @@ static void viommu_setup(Inner *in)
         in->pgsnp = c->sc;
         in->pe = table;             /* PASID 0 = RID_PASID */
         ce = ctx + 32 * (in->devfn & 0x7f);
-        /* PASID entry: SLPTPTR, PGTT=2 (second level), AW=2, P; DID, PGSNP */
-        writeq(in, in->pe + 8, DID | (in->pgsnp ? PE_PGSNP : 0));
-        writeq(in, in->pe, in->top | (2ULL << 6) | (2ULL << 2) | 1);
+        /*
+         * PASID entry: SLPTPTR, PGTT=2 (second level), AW=2, P; or PGTT=1
+         * (first stage) with FLPTPTR in quadword 2; DID, PGSNP
+         */
+        writeq(in, in->pe + 8, DID | (in->pgsnp ? QVTD_PE_PGSNP : 0));
+        if (c->fs) {
+            writeq(in, in->pe + 16, in->top);
+            writeq(in, in->pe, QVTD_PE_PGTT_FS | QVTD_PE_AW48 | QVTD_PE_P);
+        } else {
+            writeq(in, in->pe, in->top | QVTD_PE_PGTT_SS | QVTD_PE_AW48 |
+                   QVTD_PE_P);
+        }
         writeq(in, dir, table | 1);
         writeq(in, ce + 8, 0);
         writeq(in, ce, dir | 1);
@@ -863,7 +885,7 @@ static void set_pgsnp(Inner *in, bool on)
     uint64_t hi = readq(in, in->pe + 8);
 
     in->pgsnp = on;
-    writeq(in, in->pe + 8, on ? hi | PE_PGSNP : hi & ~PE_PGSNP);
+    writeq(in, in->pe + 8, on ? hi | QVTD_PE_PGSNP : hi & ~QVTD_PE_PGSNP);
     /* domain-selective */
     qi_run(in, QVTD_DESC_PC | ((uint64_t)DID << 16), 0);
     qi_run(in, QVTD_DESC_PIOTLB | (2ULL << 4) | ((uint64_t)DID << 16), 0);
@@ -1109,6 +1131,21 @@ static bool hotplug(Inner *in, bool refuse)
     return false;
 }
 
+/*
+ * First stage: map page @i again without invalidating, as Linux does (VT-d
+ * 3.x 6.1 does not require it).  The physical device behind vfio-pci
+ * cannot have its miss walked: it faults until the guest invalidates.
+ */
+static void map_page_lazily(Inner *in, int i, const char *what)
+{
+    writeq(in, pte_addr(in, IOVA_BASE + i * PG), leaf(in, i));
+    fault_check(in, IOVA_BASE + i * PG, what);
+    inv_page(in, IOVA_BASE + i * PG);
+    in->mapped[i] = true;
+    check(in, dma(in, CMD_OP_FILL, 0, IOVA_BASE + i * PG, PG, 1, false) ==
+          IOASID_VFIO_STATUS_DONE, "%s: DMA works once invalidated", what);
+}
+
 static void run_case(Inner *in)
 {
     const Case *c = in->c;
@@ -1195,6 +1232,9 @@ static void run_case(Inner *in)
         check(in, dma(in, CMD_OP_FILL, 0, IOVA_BASE, PG, 1, false) ==
               IOASID_VFIO_STATUS_DONE, "DMA to a page still mapped works "
               "after the unmap");
+        if (c->fs) {
+            map_page_lazily(in, NPAGES - 1, "mapped-not-invalidated");
+        }
     }
     nsb = bar_readq(in, IOASID_VFIO_REG_NOSNOOP_BYTES);
     printf("NESTED nosnoop-bytes case=%s bytes=%" PRIu64 "\n", c->name, nsb);
