@@ -458,6 +458,101 @@ static void test_bound_host_quota(void)
                               "max-mappings", NULL);
 }
 
+/*
+ * First-stage tables aliased the same way (x-flts=on).  The walk of an
+ * invalidation and the walk of a device's miss share the bounds: past the
+ * shadow limit a miss maps nothing and its DMA faults, and a storm of
+ * misses at distinct IOVAs leaves QEMU's memory where it was.
+ */
+static void test_bound_first_stage_aliased(void)
+{
+    QIoasidEnv e;
+    QTestState *qts;
+    uint64_t t3, t2, t1, rss0, rss1, count;
+    int i;
+
+    qie_start_fs(&e, NULL, ",snoop-control=on,shadow-max-leaves=4096",
+                 NULL);
+    qts = e.d->qts;
+    t3 = qvtd_alloc_page(&e.v);
+    t2 = qvtd_alloc_page(&e.v);
+    t1 = qvtd_alloc_page(&e.v);
+    write_table(qts, e.top, t3, 0, QVTD_FS_DIR, false);
+    qtest_memset(qts, e.top + 8 * 8, 0, 4096 - 8 * 8);
+    write_table(qts, t3, t2, 0, QVTD_FS_DIR, false);
+    write_table(qts, t2, t1, 0, QVTD_FS_DIR, false);
+    write_table(qts, t1, 0x04000000, PG, QVTD_FS_RW_LEAF, false);
+    rss0 = qemu_rss_kib(qts);
+
+    qvtd_set_translation(&e.v, true);
+    for (i = 0; i < 3; i++) {
+        qvtd_inv_piotlb_pasid(&e.v, DID, 0);
+        qvtd_inv_iotlb_domain(&e.v, DID);
+    }
+    /* 4096 shadowed leaves: eight L1 tables, one host mapping each */
+    count = mapping_count(&e);
+    g_assert_cmpuint(count, ==, 8);
+    assert_fill_lands(&e, 0, 0x04000000);
+    /* misses past the limit: walked, not mapped, faulting */
+    for (i = 0; i < 256; i++) {
+        assert_fill_faults(&e, (7ULL << 39) + ((uint64_t)i << 30));
+    }
+    drain_faults(&e);
+    g_assert_cmpuint(mapping_count(&e), ==, 8);
+    rss1 = qemu_rss_kib(qts);
+    g_test_message("RSS %" PRIu64 " KiB -> %" PRIu64 " KiB", rss0, rss1);
+    g_assert_cmpuint(rss1 - rss0, <, 64 * 1024);
+
+    /* the guest takes it all down: nothing stays */
+    qtest_memset(qts, e.top, 0, 4096);
+    qvtd_inv_piotlb_pasid(&e.v, DID, 0);
+    g_assert_cmpuint(mapping_count(&e), ==, 0);
+    assert_no_bad_host_call(&e);
+    qie_stop(&e);
+}
+
+/*
+ * The host's quota with first-stage tables: a miss the host has no room
+ * for faults (no vIOMMU fault record: the guest's tables grant it), and
+ * maps once an unmap makes room.
+ */
+static void test_bound_first_stage_quota(void)
+{
+    QIoasidEnv e;
+    int i;
+
+    qie_start(&e, NULL, ",snoop-control=on,x-flts=on",
+              "-object ioasid,id=ioasid-default,max-mappings=4", NULL, true,
+              true);
+    e.top = qvtd_fs_new(&e.v);
+    qvtd_pasid_entry_set(&e.v, e.pe, QVTD_PE_PGTT_FS, e.top, DID, false);
+    qvtd_inv_pasid_cache(&e.v, 0, true);
+    qvtd_set_translation(&e.v, true);
+    /* read-only and writable pages alternate: no two coalesce */
+    for (i = 0; i < 8; i++) {
+        qvtd_fs_map(&e.v, e.top, IOVA + i * PG, GPA + i * PG, PG,
+                    QVTD_PAGE_4K, i & 1 ? QVTD_FS_RO_LEAF : QVTD_FS_RW_LEAF);
+    }
+    for (i = 0; i < 8; i += 2) {
+        assert_fill_lands(&e, IOVA + i * PG, GPA + i * PG);
+    }
+    g_assert_cmpuint(mapping_count(&e), ==, 4);
+    g_assert_cmphex(qiov_dma(e.d, IOASID_VFIO_OP_COPY, IOVA + PG, IOVA, 64,
+                             false), ==, IOASID_VFIO_STATUS_ERROR |
+                    (IOASID_VFIO_ERR_NO_MAPPING <<
+                     IOASID_VFIO_STATUS_CODE_SHIFT));
+    g_assert_cmpuint(qvtd_take_fault(&e.v, NULL, NULL), ==, 0);
+
+    /* one unmapped and invalidated: room for the next miss */
+    qvtd_fs_update(&e.v, e.top, IOVA, QVTD_PAGE_4K, QVTD_FS_P, 0);
+    qvtd_inv_piotlb_page(&e.v, DID, 0, IOVA, 0);
+    g_assert_cmphex(qiov_dma(e.d, IOASID_VFIO_OP_COPY, IOVA + PG,
+                             IOVA + 2 * PG, 64, false), ==,
+                    IOASID_VFIO_STATUS_DONE);
+    g_assert_cmpuint(mapping_count(&e), ==, 4);
+    qie_stop(&e);
+}
+
 /* query-ioasid's filters: a large table can be read piecewise */
 static void test_bound_query_filters(void)
 {
@@ -712,6 +807,10 @@ int main(int argc, char **argv)
                    test_bound_aliased_tables);
     qtest_add_func("/ioasid-vfio/robust/bound/host-quota",
                    test_bound_host_quota);
+    qtest_add_func("/ioasid-vfio/robust/bound/first-stage-aliased-tables",
+                   test_bound_first_stage_aliased);
+    qtest_add_func("/ioasid-vfio/robust/bound/first-stage-host-quota",
+                   test_bound_first_stage_quota);
     qtest_add_func("/ioasid-vfio/robust/bound/query-filters",
                    test_bound_query_filters);
     qtest_add_func("/ioasid-vfio/robust/policy/toggle-storm",
