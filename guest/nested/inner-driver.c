@@ -1289,6 +1289,12 @@ out:
                   WEXITSTATUS(status));
         }
         err = slurp(errpath);
+        if (c->fs) {
+            check(in, strstr(err, "first-stage mapping once the guest "
+                             "invalidates it") != NULL,
+                  "vfio-pci warns that a first-stage mapping reaches the "
+                  "physical device once the guest invalidates it");
+        }
         check(in, !strstr(err, "no available reset mechanism"),
               "vfio-pci can reset the device (no \"no available reset "
               "mechanism\")");
