@@ -7,6 +7,8 @@
 # 1. tests/qtest/ioasid-bench: coalescing, the DMA path through the host
 #    table, the cost per guest leaf of a vIOMMU replay and of a domain
 #    invalidation as the tables grow, QEMU's memory per leaf and mapping;
+#    the same for first-stage tables (x-flts=on: replay and PASID-selective
+#    invalidation), with first-stage / second-level cost per leaf;
 # 2. one boot of the Linux 6.12 guest in bench mode
 #    (scripts/guest/run-guest.py --bench): the DMA API's map/unmap loop on
 #    ioasid-vfio relative to edu behind the same vIOMMU.
