@@ -61,8 +61,11 @@ struct VTDFirstStageWalk {
                   uint64_t gpa, IOMMUAccessFlags perm);
     void *opaque;
 
-    /* Out: the budget ran out, and the IOVAs from @abort_iova on were not */
-    bool aborted;               /* reported */
+    /*
+     * Out: the budget ran out, and the IOVAs from @abort_iova on were not
+     * reported
+     */
+    bool aborted;
     uint64_t abort_iova;
 };
 
