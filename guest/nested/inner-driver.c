@@ -1289,7 +1289,7 @@ out:
                   WEXITSTATUS(status));
         }
         err = slurp(errpath);
-        if (c->fs) {
+        if (c->fs && !refuse) {
             check(in, strstr(err, "first-stage mapping once the guest "
                              "invalidates it") != NULL,
                   "vfio-pci warns that a first-stage mapping reaches the "
