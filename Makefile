@@ -96,7 +96,7 @@ check: build guest-images nested-image
 	$(SRC)/scripts/run-tests.sh $(OBJ) $(TESTS) $(CRASHERS) $(GUEST_MATRIX) \
 	    $(NESTED)
 
-# The nested VFIO matrix alone (about 35 s): one outer boot per outer
+# The nested VFIO matrix alone (about a minute): one outer boot per outer
 # snoop-control, every inner case in each (docs/devel/ioasid-nested.rst)
 nested: nested-image
 	/usr/bin/python3 $(NESTED) $(OBJ) $(GUEST) --series $(NESTED_SERIES)
