@@ -158,6 +158,88 @@ static void test_abort_scalable_pt_switch(void)
 }
 
 /*
+ * Found by the random test once it drew PASID entries: the translate path
+ * reads the RID_PASID entry again for its paging levels and table, without
+ * the checks its cached context entry passed.  An address width of 4 or
+ * more (6 levels) aborted QEMU on the next translation ("level <
+ * VTD_SPTE_RSVD_LEN"), a first-stage paging mode of 2 or 3 shifted by
+ * more than 63, and an entry gone since made it read uninitialised
+ * memory.  Such an entry now faults, with or without the PASID-cache
+ * invalidation, and the shadow holds nothing from it.
+ */
+static void check_abort_pasid_entry_changed(bool fs, uint64_t bits,
+                                            bool invalidate)
+{
+    QIoasidEnv e;
+    uint64_t q0, q2, ce;
+    uint16_t sid;
+
+    if (fs) {
+        qie_start_fs(&e, NULL, ",snoop-control=on", NULL);
+        qvtd_fs_map(&e.v, e.top, IOVA, GPA, 2 * PG, QVTD_PAGE_4K,
+                    QVTD_FS_RW_LEAF);
+        qvtd_set_translation(&e.v, true);
+    } else {
+        qie_start(&e, NULL, ",snoop-control=on", NULL, NULL, true, true);
+        qie_map_live(&e, 2, RW);
+    }
+    q0 = qtest_readq(e.d->qts, e.pe);
+    q2 = qtest_readq(e.d->qts, e.pe + 16);
+    /*
+     * Fault processing disabled in the context entry (as a guest may): the
+     * translate path then trusted the cached context without looking at
+     * the PASID entry again
+     */
+    ce = (qtest_readq(e.d->qts, e.v.root) & ~0xfffULL) +
+         32 * (QIE_SID & 0x7f);
+    qtest_writeq(e.d->qts, ce, qtest_readq(e.d->qts, ce) | 2);
+    qvtd_inv_context_global(&e.v);
+    /* a host miss makes the vIOMMU translate: it faults, QEMU lives */
+    assert_fill_faults(&e, IOVA + 4 * PG);
+    drain_faults(&e);
+    /* the paging mode field: FLPM (quadword 2) or AW (quadword 0) */
+    if (fs) {
+        qtest_writeq(e.d->qts, e.pe + 16, (q2 & ~0xcULL) | bits);
+    } else {
+        qtest_writeq(e.d->qts, e.pe, (q0 & ~0x1cULL) | bits);
+    }
+    if (invalidate) {
+        qvtd_inv_pasid_cache(&e.v, DID, false);
+        g_assert_cmpuint(mapping_count(&e), ==, 0);
+    }
+    assert_fill_faults(&e, IOVA + 4 * PG);
+    drain_faults(&e);
+    if (!invalidate) {
+        /* until the guest invalidates, its old mappings may be used */
+        assert_fill_lands(&e, IOVA, GPA);
+    }
+    g_assert_cmpuint(qvtd_take_fault(&e.v, NULL, &sid), ==, 0);
+    qtest_qmp_assert_success(e.d->qts, "{ 'execute': 'query-status' }");
+    /* the entry back: all is well again */
+    qtest_writeq(e.d->qts, e.pe, q0);
+    qtest_writeq(e.d->qts, e.pe + 16, q2);
+    qvtd_inv_pasid_cache(&e.v, DID, false);
+    qvtd_inv_piotlb_pasid(&e.v, DID, 0);
+    assert_fill_lands(&e, IOVA + PG, GPA + PG);
+    assert_no_bad_host_call(&e);
+    qie_stop(&e);
+}
+
+static void test_abort_pasid_entry_changed(void)
+{
+    int inv;
+
+    for (inv = 0; inv < 2; inv++) {
+        /* second-level: AW 4 to 7, 6 to 9 levels */
+        check_abort_pasid_entry_changed(false, 4ULL << 2, inv);
+        check_abort_pasid_entry_changed(false, 7ULL << 2, inv);
+        /* first-stage: FLPM 2 and 3 */
+        check_abort_pasid_entry_changed(true, 2ULL << 2, inv);
+        check_abort_pasid_entry_changed(true, 3ULL << 2, inv);
+    }
+}
+
+/*
  * 8-byte writes to the 32-bit registers at 8-aligned offsets (FECTL,
  * IECTL, IEADDR): an assertion aborted QEMU, with or without a device.
  * They act as the two dword writes they cover.
@@ -791,6 +873,8 @@ int main(int argc, char **argv)
                    test_abort_ir_window_1g);
     qtest_add_func("/ioasid-vfio/robust/abort/scalable-pt-switch",
                    test_abort_scalable_pt_switch);
+    qtest_add_func("/ioasid-vfio/robust/abort/pasid-entry-changed",
+                   test_abort_pasid_entry_changed);
     qtest_add_func("/ioasid-vfio/robust/abort/register-quadword",
                    test_abort_register_quadword);
     qtest_add_func("/ioasid-vfio/robust/stale/large-leaf-to-table",
