@@ -99,10 +99,21 @@ bool vtd_fs_pte_reserved(uint64_t pte, unsigned level, unsigned aw_bits,
     return pte & rsvd;
 }
 
+/* 4- and 5-level paging are the only first-stage modes (FLPM 0 and 1) */
+static bool fs_levels_ok(unsigned levels)
+{
+    return levels == 4 || levels == 5;
+}
+
 bool vtd_fs_iova_canonical(uint64_t iova, unsigned levels)
 {
     unsigned n = 12 + 9 * levels;
-    int64_t upper = (int64_t)iova >> (n - 1);
+    int64_t upper;
+
+    if (!fs_levels_ok(levels)) {
+        return false;
+    }
+    upper = (int64_t)iova >> (n - 1);
 
     /* bits 63:N-1 all clear or all set */
     return upper == 0 || upper == -1;
@@ -169,6 +180,10 @@ int vtd_fs_walk(VTDFirstStageWalk *w, uint64_t first, uint64_t last)
     w->aborted = false;
     if (first > last) {
         return 0;
+    }
+    if (!fs_levels_ok(w->levels)) {
+        /* no such paging mode: nothing is mapped */
+        return w->report(w, first, last - first, 0, IOMMU_NONE);
     }
     if (first < half) {
         ret = fs_walk_table(w, w->root, w->levels, first, MIN(last, half - 1),
