@@ -172,9 +172,7 @@ static int fs_walk_table(VTDFirstStageWalk *w, uint64_t table, unsigned level,
 
 int vtd_fs_walk(VTDFirstStageWalk *w, uint64_t first, uint64_t last)
 {
-    unsigned n = 12 + 9 * w->levels;
-    uint64_t half = 1ULL << (n - 1);    /* the lower half is [0, half) */
-    uint64_t upper = -half;             /* the upper half [upper, 2^64) */
+    uint64_t half, upper;
     int ret = 0;
 
     w->aborted = false;
@@ -185,6 +183,8 @@ int vtd_fs_walk(VTDFirstStageWalk *w, uint64_t first, uint64_t last)
         /* no such paging mode: nothing is mapped */
         return w->report(w, first, last - first, 0, IOMMU_NONE);
     }
+    half = 1ULL << (12 + 9 * w->levels - 1);    /* lower half: [0, half) */
+    upper = -half;                              /* upper: [upper, 2^64) */
     if (first < half) {
         ret = fs_walk_table(w, w->root, w->levels, first, MIN(last, half - 1),
                             true);
