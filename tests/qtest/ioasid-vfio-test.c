@@ -101,6 +101,8 @@ static void test_hmp_info(void)
     g_assert_nonnull(strstr(out, "context ioasid-default (embedded)"));
     g_assert_nonnull(strstr(out, "device /machine/peripheral/dev0"));
     g_assert_nonnull(strstr(out, "block-nosnoop"));
+    /* no vIOMMU: the IOASID mirrors guest RAM 1:1 */
+    g_assert_nonnull(strstr(out, " quota-refused=0 mirrors=identity"));
     /* the default context's identity map asks for what it gets */
     g_assert_null(strstr(out, "forced"));
     qiov_stop(d);
