@@ -21,9 +21,12 @@
  *  - the flush hook, if set, is called before every mapping that lets
  *    no-snoop through (no BLOCK_NOSNOOP, IOASID not enforcing, platform
  *    honouring no-snoop) is created and before it is removed.
- * A device is attached to at most one IOASID; an IOASID with attached
- * devices cannot be freed.  There is no locking: QEMU calls the host with
- * the BQL held.
+ * Attachments: a device's requests without PASID go through at most one
+ * IOASID, and so do its requests with each PASID; a device has at most
+ * IOASID_SOFT_MAX_PASIDS PASIDs attached at a time (ENOSPC past it), so
+ * the table of attachments is bounded by the bound devices.  An IOASID
+ * with attachments cannot be freed.  There is no locking: QEMU calls the
+ * host with the BQL held.
  */
 
 #include "qemu/osdep.h"
@@ -33,6 +36,8 @@
 #define IOASID_SOFT_PAGE_SIZE   4096ULL
 #define IOASID_SOFT_PGSIZES     ((1ULL << 12) | (1ULL << 21) | (1ULL << 30))
 #define IOASID_SOFT_MAX_IOASIDS 65535
+/* PASIDs a device may have attached at a time (IOASID_EXT_PASID) */
+#define IOASID_SOFT_MAX_PASIDS  64
 
 typedef struct IOASIDSoftMapping {
     IntervalTreeNode node;      /* [iova, iova + size - 1] */
@@ -47,7 +52,7 @@ typedef struct IOASIDSoftSpace {
     IntervalTreeRoot mappings;
     uint64_t mappings_count;    /* all mappings */
     uint64_t nosnoop_mappings;  /* mappings without BLOCK_NOSNOOP */
-    unsigned int ndevices;
+    unsigned int ndevices;      /* attachments (device, PASID) */
     uint64_t map_calls;
     uint64_t unmap_calls;
     uint64_t failed_calls;
@@ -58,7 +63,9 @@ struct IOASIDSoftHost {
     uint32_t info_flags;        /* IOASID_INFO_* */
     uint32_t max_mappings;
     GTree *spaces;              /* IOASID -> IOASIDSoftSpace */
-    GTree *devices;             /* dev_id -> IOASIDSoftSpace attached to */
+    /* attachment key (see ioasid_soft_key()) -> IOASIDSoftSpace */
+    GTree *devices;
+    GHashTable *pasids;         /* dev_id -> PASIDs attached (count) */
     uint32_t next_id;
     IOASIDSoftHostFlushFn *flush;
     void *flush_opaque;
@@ -68,6 +75,25 @@ static gint ioasid_soft_cmp_u32(gconstpointer a, gconstpointer b,
                                 gpointer unused)
 {
     uint32_t x = GPOINTER_TO_UINT(a), y = GPOINTER_TO_UINT(b);
+
+    return x < y ? -1 : x > y;
+}
+
+/*
+ * The key of an attachment: the device in the low 32 bits, the PASID plus
+ * one above (0: requests without PASID), so that a device's attachments
+ * are neighbours, its requests without PASID first.
+ */
+static uint64_t ioasid_soft_key(uint32_t dev_id, uint32_t pasid)
+{
+    return dev_id | (pasid == IOASID_NO_PASID ? 0
+                     : ((uint64_t)pasid + 1) << 32);
+}
+
+static gint ioasid_soft_cmp_key(gconstpointer a, gconstpointer b,
+                                gpointer unused)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
     return x < y ? -1 : x > y;
 }
@@ -124,7 +150,8 @@ IOASIDSoftHost *ioasid_soft_host_new(bool can_block_nosnoop,
                        (platform_nosnoop ? IOASID_INFO_PLATFORM_NOSNOOP : 0);
     host->spaces = g_tree_new_full(ioasid_soft_cmp_u32, NULL, NULL,
                                    ioasid_soft_space_destroy);
-    host->devices = g_tree_new_full(ioasid_soft_cmp_u32, NULL, NULL, NULL);
+    host->devices = g_tree_new_full(ioasid_soft_cmp_key, NULL, g_free, NULL);
+    host->pasids = g_hash_table_new(NULL, NULL);
     host->next_id = 1;
     return host;
 }
@@ -133,6 +160,7 @@ void ioasid_soft_host_free(IOASIDSoftHost *host)
 {
     if (host) {
         g_tree_destroy(host->devices);
+        g_hash_table_destroy(host->pasids);
         g_tree_destroy(host->spaces);
         g_free(host);
     }
@@ -325,28 +353,48 @@ static long ioasid_soft_unmap(IOASIDSoftHost *host,
 static long ioasid_soft_attach(IOASIDSoftHost *host,
                                struct ioasid_device_attach *at, bool attach)
 {
+    bool with_pasid = at->flags & IOASID_ATTACH_FLAG_PASID;
+    uint32_t pasid = with_pasid ? at->pasid : IOASID_NO_PASID;
+    gpointer count_key = GUINT_TO_POINTER(at->dev_id);
+    unsigned count = GPOINTER_TO_UINT(g_hash_table_lookup(host->pasids,
+                                                          count_key));
     IOASIDSoftSpace *space, *cur;
+    uint64_t key;
 
-    if (at->argsz < sizeof(*at) || at->flags) {
+    if (at->argsz < IOASID_ATTACH_V1_SIZE ||
+        (at->flags & ~IOASID_ATTACH_FLAG_PASID) ||
+        (with_pasid && (at->argsz < sizeof(*at) ||
+                        at->pasid >= 1u << IOASID_PASID_BITS))) {
         return -EINVAL;
     }
     space = ioasid_soft_lookup(host, at->ioasid);
     if (!space) {
         return -ENOENT;
     }
-    cur = g_tree_lookup(host->devices, GUINT_TO_POINTER(at->dev_id));
+    key = ioasid_soft_key(at->dev_id, pasid);
+    cur = g_tree_lookup(host->devices, &key);
     if (attach) {
         if (cur) {
             return -EBUSY;
         }
-        g_tree_insert(host->devices, GUINT_TO_POINTER(at->dev_id), space);
+        if (with_pasid && count >= IOASID_SOFT_MAX_PASIDS) {
+            return -ENOSPC;
+        }
+        g_tree_insert(host->devices, g_memdup2(&key, sizeof(key)), space);
         space->ndevices++;
+        count += with_pasid;
     } else {
         if (cur != space) {
             return -ENOENT;
         }
-        g_tree_remove(host->devices, GUINT_TO_POINTER(at->dev_id));
+        g_tree_remove(host->devices, &key);
         space->ndevices--;
+        count -= with_pasid;
+    }
+    if (count) {
+        g_hash_table_insert(host->pasids, count_key, GUINT_TO_POINTER(count));
+    } else {
+        g_hash_table_remove(host->pasids, count_key);
     }
     return 0;
 }
@@ -358,7 +406,14 @@ long ioasid_soft_host_ioctl(IOASIDSoftHost *host, unsigned long cmd,
     case IOASID_GET_API_VERSION:
         return IOASID_API_VERSION;
     case IOASID_CHECK_EXTENSION:
-        return (uintptr_t)arg == IOASID_EXT_DMA_NO_SNOOP;
+        switch ((uintptr_t)arg) {
+        case IOASID_EXT_DMA_NO_SNOOP:
+            return 1;
+        case IOASID_EXT_PASID:
+            return IOASID_SOFT_MAX_PASIDS;
+        default:
+            return 0;
+        }
     case IOASID_GET_INFO:
         return ioasid_soft_get_info(host, arg);
     case IOASID_ALLOC:
@@ -379,11 +434,12 @@ long ioasid_soft_host_ioctl(IOASIDSoftHost *host, unsigned long cmd,
 }
 
 int ioasid_soft_host_translate(IOASIDSoftHost *host, uint32_t dev_id,
-                               uint64_t iova, bool is_write, uint64_t *addr,
-                               uint64_t *len, bool *block_nosnoop)
+                               uint32_t pasid, uint64_t iova, bool is_write,
+                               uint64_t *addr, uint64_t *len,
+                               bool *block_nosnoop)
 {
-    IOASIDSoftSpace *space = g_tree_lookup(host->devices,
-                                           GUINT_TO_POINTER(dev_id));
+    uint64_t key = ioasid_soft_key(dev_id, pasid);
+    IOASIDSoftSpace *space = g_tree_lookup(host->devices, &key);
     IntervalTreeNode *n;
     IOASIDSoftMapping *m;
     uint32_t need = is_write ? IOASID_DMA_MAP_FLAG_WRITE
@@ -491,7 +547,10 @@ static gboolean ioasid_soft_dev_iter(gpointer key, gpointer value,
     IOASIDSoftDevIter *it = opaque;
 
     if (value == it->space) {
-        it->fn(GPOINTER_TO_UINT(key), it->opaque);
+        uint64_t k = *(uint64_t *)key;
+
+        it->fn((uint32_t)k, k >> 32 ? (uint32_t)(k >> 32) - 1
+                                    : IOASID_NO_PASID, it->opaque);
     }
     return false;
 }

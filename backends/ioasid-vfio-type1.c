@@ -328,10 +328,14 @@ static int type1_unmap_dma(IOASIDBackend *be, uint32_t ioasid, hwaddr iova,
     return 0;
 }
 
-static int type1_attach(IOASIDBackend *be, uint32_t ioasid, uint32_t dev_id)
+static int type1_attach(IOASIDBackend *be, uint32_t ioasid, uint32_t dev_id,
+                        uint32_t pasid)
 {
     IOASIDVfioType1 *t = type1(be);
 
+    if (pasid != IOASID_NO_PASID) {
+        return -EOPNOTSUPP;     /* a type1 container has no PASIDs */
+    }
     if (!type1_valid(t, ioasid)) {
         return -ENOENT;
     }
@@ -340,11 +344,12 @@ static int type1_attach(IOASIDBackend *be, uint32_t ioasid, uint32_t dev_id)
                                                                    : -EBUSY;
 }
 
-static int type1_detach(IOASIDBackend *be, uint32_t ioasid, uint32_t dev_id)
+static int type1_detach(IOASIDBackend *be, uint32_t ioasid, uint32_t dev_id,
+                        uint32_t pasid)
 {
     IOASIDVfioType1 *t = type1(be);
 
-    if (!type1_valid(t, ioasid)) {
+    if (pasid != IOASID_NO_PASID || !type1_valid(t, ioasid)) {
         return -ENOENT;
     }
     return g_hash_table_remove(t->devices, GUINT_TO_POINTER(dev_id)) ? 0
@@ -372,6 +377,7 @@ static IoasidSpaceInfoList *type1_query(IOASIDBackend *be, uint64_t first,
     IoasidSpaceInfoList *head = NULL;
     IoasidMappingInfoList **mtail;
     strList **dtail;
+    IoasidAttachmentInfoList **atail;
     IoasidSpaceInfo *info;
     IntervalTreeNode *n;
     GHashTableIter iter;
@@ -390,11 +396,16 @@ static IoasidSpaceInfoList *type1_query(IOASIDBackend *be, uint64_t first,
     info->quota_refused = t->quota_refused;
     info->mapping_count = t->count;
     dtail = &info->devices;
+    atail = &info->attachments;
     g_hash_table_iter_init(&iter, t->devices);
     while (g_hash_table_iter_next(&iter, &dev_id, NULL)) {
         const char *path = g_hash_table_lookup(be->devices, dev_id);
+        IoasidAttachmentInfo *at = g_new0(IoasidAttachmentInfo, 1);
 
         QAPI_LIST_APPEND(dtail, g_strdup(path ?: "?"));
+        /* requests without PASID: a type1 container has no PASIDs */
+        at->device = g_strdup(path ?: "?");
+        QAPI_LIST_APPEND(atail, at);
     }
     mtail = &info->mappings;
     for (n = interval_tree_iter_first(&t->maps, first, last);

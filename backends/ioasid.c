@@ -116,23 +116,27 @@ static int soft_unmap_dma(IOASIDBackend *be, uint32_t ioasid, hwaddr iova,
 }
 
 static int soft_attach_op(IOASIDBackend *be, unsigned long cmd,
-                          uint32_t ioasid, uint32_t dev_id)
+                          uint32_t ioasid, uint32_t dev_id, uint32_t pasid)
 {
     struct ioasid_device_attach at = {
         .argsz = sizeof(at), .ioasid = ioasid, .dev_id = dev_id,
+        .flags = pasid == IOASID_NO_PASID ? 0 : IOASID_ATTACH_FLAG_PASID,
+        .pasid = pasid == IOASID_NO_PASID ? 0 : pasid,
     };
 
     return ioasid_soft_host_ioctl(soft(be), cmd, &at);
 }
 
-static int soft_attach(IOASIDBackend *be, uint32_t ioasid, uint32_t dev_id)
+static int soft_attach(IOASIDBackend *be, uint32_t ioasid, uint32_t dev_id,
+                       uint32_t pasid)
 {
-    return soft_attach_op(be, IOASID_ATTACH_DEVICE, ioasid, dev_id);
+    return soft_attach_op(be, IOASID_ATTACH_DEVICE, ioasid, dev_id, pasid);
 }
 
-static int soft_detach(IOASIDBackend *be, uint32_t ioasid, uint32_t dev_id)
+static int soft_detach(IOASIDBackend *be, uint32_t ioasid, uint32_t dev_id,
+                       uint32_t pasid)
 {
-    return soft_attach_op(be, IOASID_DETACH_DEVICE, ioasid, dev_id);
+    return soft_attach_op(be, IOASID_DETACH_DEVICE, ioasid, dev_id, pasid);
 }
 
 static int soft_mapping_counts(IOASIDBackend *be, uint32_t ioasid,
@@ -146,13 +150,13 @@ static int soft_mapping_counts(IOASIDBackend *be, uint32_t ioasid,
     return ret;
 }
 
-static int soft_dma_translate(IOASIDBackend *be, uint32_t dev_id, hwaddr iova,
-                              bool is_write, hwaddr *addr, hwaddr *len,
-                              bool *block_nosnoop)
+static int soft_dma_translate(IOASIDBackend *be, uint32_t dev_id,
+                              uint32_t pasid, hwaddr iova, bool is_write,
+                              hwaddr *addr, hwaddr *len, bool *block_nosnoop)
 {
     uint64_t a, l = *len;
-    int ret = ioasid_soft_host_translate(soft(be), dev_id, iova, is_write,
-                                         &a, &l, block_nosnoop);
+    int ret = ioasid_soft_host_translate(soft(be), dev_id, pasid, iova,
+                                         is_write, &a, &l, block_nosnoop);
 
     *addr = a;
     *len = l;
@@ -165,6 +169,8 @@ typedef struct SoftQuery {
     IoasidSpaceInfoList **tail;
     IoasidMappingInfoList **mtail;
     strList **dtail;
+    IoasidAttachmentInfoList **atail;
+    uint32_t last_dev;          /* the device listed last in devices */
 } SoftQuery;
 
 static void soft_query_mapping(const IOASIDSoftMappingInfo *m, void *opaque)
@@ -182,12 +188,21 @@ static void soft_query_mapping(const IOASIDSoftMappingInfo *m, void *opaque)
     QAPI_LIST_APPEND(q->mtail, info);
 }
 
-static void soft_query_device(uint32_t dev_id, void *opaque)
+/* Attachments come a device at a time: list each device once */
+static void soft_query_device(uint32_t dev_id, uint32_t pasid, void *opaque)
 {
     SoftQuery *q = opaque;
+    IoasidAttachmentInfo *at = g_new0(IoasidAttachmentInfo, 1);
+    const char *path = ioasid_backend_device_path(q->be, dev_id);
 
-    QAPI_LIST_APPEND(q->dtail,
-                     g_strdup(ioasid_backend_device_path(q->be, dev_id)));
+    if (dev_id != q->last_dev) {
+        QAPI_LIST_APPEND(q->dtail, g_strdup(path));
+        q->last_dev = dev_id;
+    }
+    at->device = g_strdup(path);
+    at->has_pasid = pasid != IOASID_NO_PASID;
+    at->pasid = at->has_pasid ? pasid : 0;
+    QAPI_LIST_APPEND(q->atail, at);
 }
 
 static void soft_query_space(const IOASIDSoftSpaceInfo *s, void *opaque)
@@ -205,6 +220,8 @@ static void soft_query_space(const IOASIDSoftSpaceInfo *s, void *opaque)
     info->mapping_count = s->mappings;
     q->mtail = &info->mappings;
     q->dtail = &info->devices;
+    q->atail = &info->attachments;
+    q->last_dev = 0;            /* dev_ids start at 1 */
     ioasid_soft_host_foreach_mapping(soft(q->be), s->ioasid, q->first,
                                      q->last, q->max, soft_query_mapping, q);
     ioasid_soft_host_foreach_device(soft(q->be), s->ioasid,
@@ -324,25 +341,32 @@ void ioasid_backend_free(IOASIDBackend *be, uint32_t ioasid)
 }
 
 bool ioasid_backend_attach(IOASIDBackend *be, uint32_t ioasid,
-                           uint32_t dev_id, Error **errp)
+                           uint32_t dev_id, uint32_t pasid, Error **errp)
 {
-    int ret = be->ops->attach(be, ioasid, dev_id);
+    int ret = be->ops->attach(be, ioasid, dev_id, pasid);
 
-    trace_ioasid_host_attach(ioasid_name(be), ioasid, dev_id, ret);
+    trace_ioasid_host_attach(ioasid_name(be), ioasid, dev_id, pasid, ret);
     if (ret) {
-        error_setg_errno(errp, -ret, "ioasid '%s': attaching device %u to "
-                         "IOASID %u failed", ioasid_name(be), dev_id, ioasid);
+        if (pasid == IOASID_NO_PASID) {
+            error_setg_errno(errp, -ret, "ioasid '%s': attaching device %u "
+                             "to IOASID %u failed", ioasid_name(be), dev_id,
+                             ioasid);
+        } else {
+            error_setg_errno(errp, -ret, "ioasid '%s': attaching device %u "
+                             "PASID %u to IOASID %u failed", ioasid_name(be),
+                             dev_id, pasid, ioasid);
+        }
         return false;
     }
     return true;
 }
 
 void ioasid_backend_detach(IOASIDBackend *be, uint32_t ioasid,
-                           uint32_t dev_id)
+                           uint32_t dev_id, uint32_t pasid)
 {
-    int ret = be->ops->detach(be, ioasid, dev_id);
+    int ret = be->ops->detach(be, ioasid, dev_id, pasid);
 
-    trace_ioasid_host_detach(ioasid_name(be), ioasid, dev_id, ret);
+    trace_ioasid_host_detach(ioasid_name(be), ioasid, dev_id, pasid, ret);
     if (ret) {
         warn_report("ioasid '%s': detaching device %u from IOASID %u "
                     "failed: %s", ioasid_name(be), dev_id, ioasid,
@@ -387,14 +411,15 @@ int ioasid_backend_unmap_dma(IOASIDBackend *be, uint32_t ioasid,
 }
 
 int ioasid_backend_dma_translate(IOASIDBackend *be, uint32_t dev_id,
-                                 hwaddr iova, bool is_write, hwaddr *addr,
-                                 hwaddr *len, bool *block_nosnoop)
+                                 uint32_t pasid, hwaddr iova, bool is_write,
+                                 hwaddr *addr, hwaddr *len,
+                                 bool *block_nosnoop)
 {
     if (!be->ops->dma_translate) {
         return -ENOSYS;
     }
-    return be->ops->dma_translate(be, dev_id, iova, is_write, addr, len,
-                                  block_nosnoop);
+    return be->ops->dma_translate(be, dev_id, pasid, iova, is_write, addr,
+                                  len, block_nosnoop);
 }
 
 /* ---- The object ---- */

@@ -526,7 +526,8 @@ bool vfio_ioasid_pci_realize(VFIOPCIDevice *vdev, Error **errp)
     d->kvm_fd = vbasedev->group ? vbasedev->group->fd : -1;
     if (c && c->be) {
         d->dev_id = ioasid_backend_bind_device(c->be, OBJECT(vdev));
-        if (!ioasid_backend_attach(c->be, c->ioasid, d->dev_id, errp)) {
+        if (!ioasid_backend_attach(c->be, c->ioasid, d->dev_id,
+                                   IOASID_NO_PASID, errp)) {
             ioasid_backend_unbind_device(c->be, d->dev_id);
             g_free(d);
             return false;
@@ -576,7 +577,7 @@ void vfio_ioasid_pci_exit(VFIOPCIDevice *vdev)
     }
     ioasid_noncoherent_remove(&d->nc);
     if (d->attached && c && c->be) {
-        ioasid_backend_detach(c->be, c->ioasid, d->dev_id);
+        ioasid_backend_detach(c->be, c->ioasid, d->dev_id, IOASID_NO_PASID);
         ioasid_backend_unbind_device(c->be, d->dev_id);
     }
     g_hash_table_remove(vfio_ioasid_devices, vdev);

@@ -140,13 +140,15 @@ static int ioasid_vfio_translate(IOASIDVFIOState *s, uint64_t iova,
 {
     while (len) {
         IOASIDVFIOSegment seg = { .len = len };
-        int ret = ioasid_backend_dma_translate(s->be, s->dev_id, iova,
+        int ret = ioasid_backend_dma_translate(s->be, s->dev_id,
+                                               IOASID_NO_PASID, iova,
                                                is_write, &seg.addr, &seg.len,
                                                &seg.block_nosnoop);
 
         if (ret && ret != -EACCES && ioasid_relay_fill(&s->relay, iova)) {
             seg.len = len;
-            ret = ioasid_backend_dma_translate(s->be, s->dev_id, iova,
+            ret = ioasid_backend_dma_translate(s->be, s->dev_id,
+                                               IOASID_NO_PASID, iova,
                                                is_write, &seg.addr, &seg.len,
                                                &seg.block_nosnoop);
         }
@@ -521,7 +523,8 @@ static void ioasid_vfio_realize(PCIDevice *pdev, Error **errp)
     if (!ioasid_backend_alloc(s->be, alloc_flags, &s->ioasid, errp)) {
         goto fail_unbind;
     }
-    if (!ioasid_backend_attach(s->be, s->ioasid, s->dev_id, errp)) {
+    if (!ioasid_backend_attach(s->be, s->ioasid, s->dev_id, IOASID_NO_PASID,
+                               errp)) {
         goto fail_free;
     }
     s->attached = true;
@@ -544,7 +547,7 @@ static void ioasid_vfio_realize(PCIDevice *pdev, Error **errp)
 
 fail_detach:
     ioasid_noncoherent_remove(&s->nc);
-    ioasid_backend_detach(s->be, s->ioasid, s->dev_id);
+    ioasid_backend_detach(s->be, s->ioasid, s->dev_id, IOASID_NO_PASID);
     s->attached = false;
 fail_free:
     ioasid_backend_free(s->be, s->ioasid);
@@ -559,7 +562,7 @@ static void ioasid_vfio_exit(PCIDevice *pdev)
     ioasid_relay_stop(&s->relay);
     if (s->attached) {
         ioasid_noncoherent_remove(&s->nc);
-        ioasid_backend_detach(s->be, s->ioasid, s->dev_id);
+        ioasid_backend_detach(s->be, s->ioasid, s->dev_id, IOASID_NO_PASID);
         ioasid_backend_free(s->be, s->ioasid);
         ioasid_backend_unbind_device(s->be, s->dev_id);
         s->attached = false;

@@ -18,6 +18,9 @@
 
 typedef struct IOASIDSoftHost IOASIDSoftHost;
 
+/* The PASID of a request without PASID, where a PASID is asked for */
+#define IOASID_NO_PASID         UINT32_MAX
+
 /*
  * @can_block_nosnoop: the modelled host IOMMU can force snooping (VT-d SC)
  * @platform_nosnoop: the modelled platform honours no-snoop TLPs
@@ -47,8 +50,9 @@ long ioasid_soft_host_ioctl(IOASIDSoftHost *host, unsigned long cmd,
                             void *arg);
 
 /*
- * What the host IOMMU does with one DMA request of device @dev_id: look up
- * @iova in the IOASID the device is attached to.
+ * What the host IOMMU does with one DMA request of device @dev_id, with
+ * PASID @pasid (IOASID_NO_PASID: without): look up @iova in the IOASID the
+ * device (PASID) is attached to.
  *
  * On success, *@addr is where @iova lands, *@len is how many bytes from
  * @iova (at most the @len passed in) the same mapping covers, and
@@ -57,8 +61,9 @@ long ioasid_soft_host_ioctl(IOASIDSoftHost *host, unsigned long cmd,
  * -EACCES if the mapping does not allow the access.
  */
 int ioasid_soft_host_translate(IOASIDSoftHost *host, uint32_t dev_id,
-                               uint64_t iova, bool is_write, uint64_t *addr,
-                               uint64_t *len, bool *block_nosnoop);
+                               uint32_t pasid, uint64_t iova, bool is_write,
+                               uint64_t *addr, uint64_t *len,
+                               bool *block_nosnoop);
 
 /* Introspection, for query-ioasid. */
 typedef struct IOASIDSoftMappingInfo {
@@ -83,7 +88,9 @@ typedef void (*IOASIDSoftSpaceFn)(const IOASIDSoftSpaceInfo *info,
                                   void *opaque);
 typedef void (*IOASIDSoftMappingFn)(const IOASIDSoftMappingInfo *info,
                                     void *opaque);
-typedef void (*IOASIDSoftDeviceFn)(uint32_t dev_id, void *opaque);
+/* An attachment: device @dev_id, with @pasid (or IOASID_NO_PASID) */
+typedef void (*IOASIDSoftDeviceFn)(uint32_t dev_id, uint32_t pasid,
+                                   void *opaque);
 
 /* What ioasid_soft_host_foreach_ioasid() says of one IOASID. */
 int ioasid_soft_host_get_space(IOASIDSoftHost *host, uint32_t ioasid,
@@ -99,7 +106,10 @@ int ioasid_soft_host_foreach_mapping(IOASIDSoftHost *host, uint32_t ioasid,
                                      uint64_t first, uint64_t last,
                                      uint64_t max, IOASIDSoftMappingFn fn,
                                      void *opaque);
-/* Call @fn for each device attached to @ioasid, in increasing order. */
+/*
+ * Call @fn for each attachment of @ioasid, in increasing device order, a
+ * device's requests without PASID before its PASIDs, in increasing order.
+ */
 int ioasid_soft_host_foreach_device(IOASIDSoftHost *host, uint32_t ioasid,
                                     IOASIDSoftDeviceFn fn, void *opaque);
 

@@ -14,6 +14,7 @@
 #include "exec/hwaddr.h"
 #include "qapi/qapi-types-ioasid.h"
 #include "uapi/linux/ioasid.h"
+#include "system/ioasid-soft-host.h"
 
 #define TYPE_IOASID "ioasid"
 OBJECT_DECLARE_SIMPLE_TYPE(IOASIDBackend, IOASID)
@@ -42,8 +43,11 @@ typedef struct IOASIDHostOps {
                    hwaddr size, hwaddr addr, uint32_t flags);
     int (*unmap_dma)(IOASIDBackend *be, uint32_t ioasid, hwaddr iova,
                      hwaddr size, hwaddr *unmapped);
-    int (*attach)(IOASIDBackend *be, uint32_t ioasid, uint32_t dev_id);
-    int (*detach)(IOASIDBackend *be, uint32_t ioasid, uint32_t dev_id);
+    /* @pasid: IOASID_NO_PASID for the device's requests without PASID */
+    int (*attach)(IOASIDBackend *be, uint32_t ioasid, uint32_t dev_id,
+                  uint32_t pasid);
+    int (*detach)(IOASIDBackend *be, uint32_t ioasid, uint32_t dev_id,
+                  uint32_t pasid);
     /* How many mappings @ioasid has, and how many let no-snoop through */
     int (*mapping_counts)(IOASIDBackend *be, uint32_t ioasid,
                           uint64_t *total, uint64_t *nosnoop);
@@ -51,9 +55,9 @@ typedef struct IOASIDHostOps {
      * Emulated DMA only (the embedded host, where there is no real IOMMU):
      * see ioasid_soft_host_translate().
      */
-    int (*dma_translate)(IOASIDBackend *be, uint32_t dev_id, hwaddr iova,
-                         bool is_write, hwaddr *addr, hwaddr *len,
-                         bool *block_nosnoop);
+    int (*dma_translate)(IOASIDBackend *be, uint32_t dev_id, uint32_t pasid,
+                         hwaddr iova, bool is_write, hwaddr *addr,
+                         hwaddr *len, bool *block_nosnoop);
     /*
      * Introspection for query-ioasid: every IOASID, with the mappings that
      * overlap [@first, @last], at most @max of them each (0: all).
@@ -116,18 +120,20 @@ void ioasid_backend_unbind_device(IOASIDBackend *be, uint32_t dev_id);
 bool ioasid_backend_alloc(IOASIDBackend *be, uint32_t flags,
                           uint32_t *ioasid, Error **errp);
 void ioasid_backend_free(IOASIDBackend *be, uint32_t ioasid);
+/* @pasid: IOASID_NO_PASID for the device's requests without PASID */
 bool ioasid_backend_attach(IOASIDBackend *be, uint32_t ioasid,
-                           uint32_t dev_id, Error **errp);
+                           uint32_t dev_id, uint32_t pasid, Error **errp);
 void ioasid_backend_detach(IOASIDBackend *be, uint32_t ioasid,
-                           uint32_t dev_id);
+                           uint32_t dev_id, uint32_t pasid);
 int ioasid_backend_map_dma(IOASIDBackend *be, uint32_t ioasid, hwaddr iova,
                            hwaddr size, hwaddr addr, uint32_t flags,
                            Error **errp);
 int ioasid_backend_unmap_dma(IOASIDBackend *be, uint32_t ioasid,
                              hwaddr iova, hwaddr size, Error **errp);
 int ioasid_backend_dma_translate(IOASIDBackend *be, uint32_t dev_id,
-                                 hwaddr iova, bool is_write, hwaddr *addr,
-                                 hwaddr *len, bool *block_nosnoop);
+                                 uint32_t pasid, hwaddr iova, bool is_write,
+                                 hwaddr *addr, hwaddr *len,
+                                 bool *block_nosnoop);
 
 /* How many mappings @ioasid has, and how many let no-snoop through */
 bool ioasid_backend_mapping_counts(IOASIDBackend *be, uint32_t ioasid,

@@ -465,10 +465,18 @@ static void check_identity_map(const char *enforce, bool host,
     QIoasidVfio *d = dev_start(obj, "ioasid=ctx0");
     QDict *space = qiov_query_space(d->qts, "ctx0", "/machine/peripheral/dev0");
     QListEntry *e;
+    QList *att;
+    QDict *a;
     uint64_t covered = 0, next = 0x100000;
 
     g_assert(space);
     g_assert_cmpint(qdict_get_bool(space, "enforce-snoop"), ==, want_enforce);
+    /* one attachment: the device's requests without PASID */
+    att = qdict_get_qlist(space, "attachments");
+    g_assert_cmpint(qlist_size(att), ==, 1);
+    a = qobject_to(QDict, qlist_peek(att));
+    g_assert_cmpstr(qdict_get_str(a, "device"), ==, "/machine/peripheral/dev0");
+    g_assert_false(qdict_haskey(a, "pasid"));
     QLIST_FOREACH_ENTRY(qdict_get_qlist(space, "mappings"), e) {
         QDict *m = qobject_to(QDict, qlist_entry_obj(e));
         uint64_t iova = qdict_get_u64(m, "iova");

@@ -58,6 +58,28 @@ static long attach(IOASIDSoftHost *h, unsigned long cmd, uint32_t ioasid,
     return ioasid_soft_host_ioctl(h, cmd, &at);
 }
 
+/* Attach or detach (device @dev, PASID @pasid) */
+static long attach_pasid(IOASIDSoftHost *h, unsigned long cmd,
+                         uint32_t ioasid, uint32_t dev, uint32_t pasid)
+{
+    struct ioasid_device_attach at = {
+        .argsz = sizeof(at), .flags = IOASID_ATTACH_FLAG_PASID,
+        .ioasid = ioasid, .dev_id = dev, .pasid = pasid,
+    };
+
+    return ioasid_soft_host_ioctl(h, cmd, &at);
+}
+
+static int xlate(IOASIDSoftHost *h, uint32_t dev, uint32_t pasid,
+                 uint64_t iova, uint64_t *addr)
+{
+    uint64_t len = 8;
+    bool block;
+
+    return ioasid_soft_host_translate(h, dev, pasid, iova, false, addr, &len,
+                                      &block);
+}
+
 typedef struct Table {
     unsigned int n;
     IOASIDSoftMappingInfo m[16];
@@ -89,6 +111,8 @@ static void test_info_and_extensions(void)
                     ==, IOASID_API_VERSION);
     g_assert_cmpint(ioasid_soft_host_ioctl(h, IOASID_CHECK_EXTENSION,
                     (void *)(uintptr_t)IOASID_EXT_DMA_NO_SNOOP), ==, 1);
+    g_assert_cmpint(ioasid_soft_host_ioctl(h, IOASID_CHECK_EXTENSION,
+                    (void *)(uintptr_t)IOASID_EXT_PASID), ==, 64);
     g_assert_cmpint(ioasid_soft_host_ioctl(h, IOASID_CHECK_EXTENSION,
                     (void *)(uintptr_t)42), ==, 0);
     g_assert_cmpint(ioasid_soft_host_ioctl(h, IOASID_GET_INFO, &info), ==, 0);
@@ -253,18 +277,21 @@ static void test_snoop_control(void)
     g_assert_cmpint(attach(h, IOASID_ATTACH_DEVICE, enf, 2), ==, 0);
 
     len = 2 * PG;
-    g_assert_cmpint(ioasid_soft_host_translate(h, 1, 0x10, true, &addr, &len,
+    g_assert_cmpint(ioasid_soft_host_translate(h, 1, IOASID_NO_PASID,
+                                               0x10, true, &addr, &len,
                                                &block), ==, 0);
     g_assert_cmphex(addr, ==, 0x1010);
     g_assert_cmphex(len, ==, PG - 0x10);
     g_assert_false(block);
     len = 16;
-    g_assert_cmpint(ioasid_soft_host_translate(h, 1, PG, false, &addr, &len,
+    g_assert_cmpint(ioasid_soft_host_translate(h, 1, IOASID_NO_PASID,
+                                               PG, false, &addr, &len,
                                                &block), ==, 0);
     g_assert_cmphex(len, ==, 16);
     g_assert_true(block);
     len = 16;
-    g_assert_cmpint(ioasid_soft_host_translate(h, 2, 0, false, &addr, &len,
+    g_assert_cmpint(ioasid_soft_host_translate(h, 2, IOASID_NO_PASID,
+                                               0, false, &addr, &len,
                                                &block), ==, 0);
     g_assert_true(block);
     ioasid_soft_host_free(weak);
@@ -280,14 +307,18 @@ static void test_translate_faults(void)
 
     g_assert_cmpint(map(h, id, 0, PG, 0x1000, R), ==, 0);
     /* not attached: the host translates nothing for the device */
-    g_assert_cmpint(ioasid_soft_host_translate(h, 7, 0, false, &addr, &len,
+    g_assert_cmpint(ioasid_soft_host_translate(h, 7, IOASID_NO_PASID,
+                                               0, false, &addr, &len,
                                                &block), ==, -ENOENT);
     g_assert_cmpint(attach(h, IOASID_ATTACH_DEVICE, id, 7), ==, 0);
-    g_assert_cmpint(ioasid_soft_host_translate(h, 7, 0, false, &addr, &len,
+    g_assert_cmpint(ioasid_soft_host_translate(h, 7, IOASID_NO_PASID,
+                                               0, false, &addr, &len,
                                                &block), ==, 0);
-    g_assert_cmpint(ioasid_soft_host_translate(h, 7, 0, true, &addr, &len,
+    g_assert_cmpint(ioasid_soft_host_translate(h, 7, IOASID_NO_PASID,
+                                               0, true, &addr, &len,
                                                &block), ==, -EACCES);
-    g_assert_cmpint(ioasid_soft_host_translate(h, 7, PG, false, &addr, &len,
+    g_assert_cmpint(ioasid_soft_host_translate(h, 7, IOASID_NO_PASID,
+                                               PG, false, &addr, &len,
                                                &block), ==, -ENOENT);
     ioasid_soft_host_free(h);
 }
@@ -310,6 +341,120 @@ static void test_attach_and_free(void)
                                            (void *)(uintptr_t)a), ==, -ENOENT);
     g_assert_cmpint(attach(h, IOASID_ATTACH_DEVICE, a, 1), ==, -ENOENT);
     g_assert_cmpint(attach(h, IOASID_ATTACH_DEVICE, b, 1), ==, 0);
+    ioasid_soft_host_free(h);
+}
+
+typedef struct Attachments {
+    unsigned int n;
+    uint32_t dev[8];
+    uint32_t pasid[8];
+} Attachments;
+
+static void collect_attachment(uint32_t dev_id, uint32_t pasid, void *opaque)
+{
+    Attachments *a = opaque;
+
+    g_assert_cmpuint(a->n, <, 8);
+    a->dev[a->n] = dev_id;
+    a->pasid[a->n++] = pasid;
+}
+
+/*
+ * Each (device, PASID) has its own IOASID: a device's requests without
+ * PASID and with each PASID translate through what they are attached to.
+ */
+static void test_pasid_attach(void)
+{
+    IOASIDSoftHost *h = ioasid_soft_host_new(true, true, 65535);
+    uint32_t a = alloc(h, 0, 0), b = alloc(h, 0, 0);
+    struct ioasid_device_attach v1 = {
+        .argsz = IOASID_ATTACH_V1_SIZE, .ioasid = a, .dev_id = 1,
+    };
+    Attachments seen = { 0 };
+    uint64_t addr;
+
+    g_assert_cmpint(map(h, a, 0, PG, 0x1000, R), ==, 0);
+    g_assert_cmpint(map(h, b, 0, PG, 0x2000, R), ==, 0);
+    /* the first version's structure still attaches requests without PASID */
+    g_assert_cmpint(ioasid_soft_host_ioctl(h, IOASID_ATTACH_DEVICE, &v1), ==,
+                    0);
+    g_assert_cmpint(attach_pasid(h, IOASID_ATTACH_DEVICE, b, 1, 5), ==, 0);
+    g_assert_cmpint(attach_pasid(h, IOASID_ATTACH_DEVICE, a, 1, 6), ==, 0);
+    g_assert_cmpint(attach_pasid(h, IOASID_ATTACH_DEVICE, b, 2, 5), ==, 0);
+
+    g_assert_cmpint(xlate(h, 1, IOASID_NO_PASID, 0, &addr), ==, 0);
+    g_assert_cmphex(addr, ==, 0x1000);
+    g_assert_cmpint(xlate(h, 1, 5, 0, &addr), ==, 0);
+    g_assert_cmphex(addr, ==, 0x2000);
+    g_assert_cmpint(xlate(h, 1, 6, 0, &addr), ==, 0);
+    g_assert_cmphex(addr, ==, 0x1000);
+    g_assert_cmpint(xlate(h, 2, 5, 0, &addr), ==, 0);
+    g_assert_cmphex(addr, ==, 0x2000);
+    /* a PASID not attached translates nothing, nor does a device without */
+    g_assert_cmpint(xlate(h, 1, 7, 0, &addr), ==, -ENOENT);
+    g_assert_cmpint(xlate(h, 2, IOASID_NO_PASID, 0, &addr), ==, -ENOENT);
+
+    /* one IOASID per (device, PASID); what is attached is listed */
+    g_assert_cmpint(attach_pasid(h, IOASID_ATTACH_DEVICE, a, 1, 5), ==,
+                    -EBUSY);
+    g_assert_cmpint(ioasid_soft_host_foreach_device(h, b, collect_attachment,
+                                                    &seen), ==, 0);
+    g_assert_cmpuint(seen.n, ==, 2);
+    g_assert_cmpuint(seen.dev[0], ==, 1);
+    g_assert_cmpuint(seen.pasid[0], ==, 5);
+    g_assert_cmpuint(seen.dev[1], ==, 2);
+    g_assert_cmpuint(seen.pasid[1], ==, 5);
+    seen.n = 0;
+    ioasid_soft_host_foreach_device(h, a, collect_attachment, &seen);
+    g_assert_cmpuint(seen.n, ==, 2);
+    g_assert_cmpuint(seen.pasid[0], ==, IOASID_NO_PASID);
+    g_assert_cmpuint(seen.pasid[1], ==, 6);
+
+    /* bad arguments: PASIDs are 20 bits, the flag needs the whole struct */
+    g_assert_cmpint(attach_pasid(h, IOASID_ATTACH_DEVICE, a, 3, 1 << 20), ==,
+                    -EINVAL);
+    v1.flags = IOASID_ATTACH_FLAG_PASID;
+    g_assert_cmpint(ioasid_soft_host_ioctl(h, IOASID_ATTACH_DEVICE, &v1), ==,
+                    -EINVAL);
+    v1.flags = 1 << 1;
+    g_assert_cmpint(ioasid_soft_host_ioctl(h, IOASID_ATTACH_DEVICE, &v1), ==,
+                    -EINVAL);
+
+    /* detaching a PASID leaves the device's other attachments */
+    g_assert_cmpint(attach_pasid(h, IOASID_DETACH_DEVICE, a, 1, 5), ==,
+                    -ENOENT);
+    g_assert_cmpint(attach_pasid(h, IOASID_DETACH_DEVICE, b, 1, 5), ==, 0);
+    g_assert_cmpint(xlate(h, 1, 5, 0, &addr), ==, -ENOENT);
+    g_assert_cmpint(xlate(h, 1, 6, 0, &addr), ==, 0);
+    g_assert_cmpint(ioasid_soft_host_ioctl(h, IOASID_FREE,
+                                           (void *)(uintptr_t)b), ==, -EBUSY);
+    g_assert_cmpint(attach_pasid(h, IOASID_DETACH_DEVICE, b, 2, 5), ==, 0);
+    g_assert_cmpint(ioasid_soft_host_ioctl(h, IOASID_FREE,
+                                           (void *)(uintptr_t)b), ==, 0);
+    ioasid_soft_host_free(h);
+}
+
+/* At most 64 PASIDs of a device attached at a time: bounded memory */
+static void test_pasid_limit(void)
+{
+    IOASIDSoftHost *h = ioasid_soft_host_new(true, true, 65535);
+    uint32_t a = alloc(h, 0, 0);
+    uint32_t pasid;
+
+    for (pasid = 1; pasid <= 64; pasid++) {
+        g_assert_cmpint(attach_pasid(h, IOASID_ATTACH_DEVICE, a, 1, pasid),
+                        ==, 0);
+    }
+    g_assert_cmpint(attach_pasid(h, IOASID_ATTACH_DEVICE, a, 1, 65), ==,
+                    -ENOSPC);
+    /* requests without PASID do not count, another device neither */
+    g_assert_cmpint(attach(h, IOASID_ATTACH_DEVICE, a, 1), ==, 0);
+    g_assert_cmpint(attach_pasid(h, IOASID_ATTACH_DEVICE, a, 2, 65), ==, 0);
+    /* one detached: room for one more */
+    g_assert_cmpint(attach_pasid(h, IOASID_DETACH_DEVICE, a, 1, 3), ==, 0);
+    g_assert_cmpint(attach_pasid(h, IOASID_ATTACH_DEVICE, a, 1, 65), ==, 0);
+    g_assert_cmpint(attach_pasid(h, IOASID_ATTACH_DEVICE, a, 1, 66), ==,
+                    -ENOSPC);
     ioasid_soft_host_free(h);
 }
 
@@ -417,6 +562,8 @@ int main(int argc, char **argv)
     g_test_add_func("/ioasid-soft-host/attach-and-free",
                     test_attach_and_free);
     g_test_add_func("/ioasid-soft-host/call-counters", test_call_counters);
+    g_test_add_func("/ioasid-soft-host/pasid-attach", test_pasid_attach);
+    g_test_add_func("/ioasid-soft-host/pasid-limit", test_pasid_limit);
     g_test_add_func("/ioasid-soft-host/cache-duty", test_cache_duty);
     return g_test_run();
 }

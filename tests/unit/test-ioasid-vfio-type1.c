@@ -390,8 +390,10 @@ static void test_query_asked_and_applied(void)
     be = be_new(true, 100);
     g_hash_table_insert(be->devices, GUINT_TO_POINTER(5),
                         g_strdup("/machine/peripheral/hostdev0"));
-    g_assert_cmpint(be->ops->attach(be, 1, 5), ==, 0);
-    g_assert_cmpint(be->ops->attach(be, 1, 5), ==, -EBUSY);
+    g_assert_cmpint(be->ops->attach(be, 1, 5, IOASID_NO_PASID), ==, 0);
+    g_assert_cmpint(be->ops->attach(be, 1, 5, IOASID_NO_PASID), ==, -EBUSY);
+    /* a type1 container has no PASIDs */
+    g_assert_cmpint(be->ops->attach(be, 1, 5, 1), ==, -EOPNOTSUPP);
     g_assert_cmpint(be->ops->map_dma(be, 1, 0x1000, 0x1000, 0, RW | BLOCK),
                     ==, 0);
     g_assert_cmpint(be->ops->map_dma(be, 1, 0x3000, 0x2000, 0x4000, RW), ==,
@@ -429,8 +431,8 @@ static void test_query_asked_and_applied(void)
     g_assert_null(q->value->mappings->next);
     qapi_free_IoasidSpaceInfoList(q);
 
-    g_assert_cmpint(be->ops->detach(be, 1, 5), ==, 0);
-    g_assert_cmpint(be->ops->detach(be, 1, 5), ==, -ENODEV);
+    g_assert_cmpint(be->ops->detach(be, 1, 5, IOASID_NO_PASID), ==, 0);
+    g_assert_cmpint(be->ops->detach(be, 1, 5, IOASID_NO_PASID), ==, -ENODEV);
     be_free(be);
 }
 

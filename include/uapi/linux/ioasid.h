@@ -47,12 +47,18 @@
 /*
  * IOASID_CHECK_EXTENSION - _IO(IOASID_TYPE, IOASID_BASE + 1), arg: extension
  *
- * Returns 1 if the extension is supported, 0 if not.  No errors.
+ * Returns 1 if the extension is supported, 0 if not (IOASID_EXT_PASID:
+ * see there).  No errors.
  */
 #define IOASID_CHECK_EXTENSION  _IO(IOASID_TYPE, IOASID_BASE + 1)
 
 /* IOASID_ALLOC_ENFORCE_SNOOP and IOASID_DMA_MAP_FLAG_BLOCK_NOSNOOP exist */
 #define IOASID_EXT_DMA_NO_SNOOP 1
+/*
+ * IOASID_ATTACH_FLAG_PASID exists: returns how many PASIDs a device may
+ * have attached at a time (0: none)
+ */
+#define IOASID_EXT_PASID        2
 
 /*
  * IOASID_GET_INFO - _IO(IOASID_TYPE, IOASID_BASE + 2), arg: struct ioasid_info
@@ -181,21 +187,37 @@ struct ioasid_dma_unmap {
  *     _IO(IOASID_TYPE, IOASID_BASE + 7 / + 8), arg: struct ioasid_device_attach
  *
  * Attach a device to an IOASID: from then on its DMA is translated by that
- * IOASID's mappings.  A device is attached to at most one IOASID.
+ * IOASID's mappings.  Without IOASID_ATTACH_FLAG_PASID that is its
+ * requests without PASID, and a device is attached so to at most one
+ * IOASID.  With it, its requests with PASID @pasid: each (device, PASID)
+ * is attached to at most one IOASID, and a device has at most as many
+ * PASIDs attached at a time as IOASID_CHECK_EXTENSION(IOASID_EXT_PASID)
+ * says.  Several devices and PASIDs may share an IOASID.
  *
  * @dev_id (in): the device's handle in this context (in the VFIO design,
  *      what binding the device fd to the ioasid fd returned).
+ * @pasid (in, with IOASID_ATTACH_FLAG_PASID): below 2^20.  The first 16
+ *      bytes are the structure of the first version: a caller that passes
+ *      no flag may pass an @argsz of 16.
  *
- * Errors: EINVAL (argsz, flags != 0); ENOENT (no such IOASID; or, for
- * DETACH, the device is not attached to it); EBUSY (ATTACH of a device that
- * is already attached).
+ * Errors: EINVAL (argsz, unknown flags, @pasid out of range); ENOENT (no
+ * such IOASID; or, for DETACH, the device (PASID) is not attached to it);
+ * EBUSY (ATTACH of a device (PASID) that is already attached); ENOSPC
+ * (ATTACH of one PASID too many for the device); EOPNOTSUPP (PASIDs on a
+ * host without IOASID_EXT_PASID).
  */
 struct ioasid_device_attach {
     __u32    argsz;
     __u32    flags;
+#define IOASID_ATTACH_FLAG_PASID    (1 << 0)
     __u32    ioasid;
     __u32    dev_id;
+    __u32    pasid;
+    __u32    __reserved;
 };
+#define IOASID_ATTACH_V1_SIZE   16
+/* PASIDs are 20 bits (PCIe PASID TLP prefix) */
+#define IOASID_PASID_BITS       20
 #define IOASID_ATTACH_DEVICE    _IO(IOASID_TYPE, IOASID_BASE + 7)
 #define IOASID_DETACH_DEVICE    _IO(IOASID_TYPE, IOASID_BASE + 8)
 
