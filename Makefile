@@ -18,7 +18,7 @@ OUR_TESTS := tests/unit/test-ioasid-soft-host tests/unit/test-ioasid-vfio-type1 
 	tests/qtest/ioasid-vfio-test \
 	tests/qtest/ioasid-relay-test tests/qtest/ioasid-robust-test \
 	tests/qtest/ioasid-random-test tests/qtest/ioasid-cache-test \
-	tests/qtest/ioasid-first-stage-test
+	tests/qtest/ioasid-first-stage-test tests/qtest/ioasid-pasid-test
 UPSTREAM_TESTS := $(addprefix tests/qtest/,intel-iommu-test qmp-cmd-test \
 	test-hmp device-introspect-test)
 # The guest bring-up matrix (real Linux guests under TCG), run last

@@ -160,6 +160,12 @@ static void ioasid_relay_host_unmap(IOASIDRelay *relay, hwaddr first,
     IntervalTreeNode *n;
     Error *err = NULL;
 
+    if (!first && last == UINT64_MAX) {
+        /* An UNMAP_DMA size cannot say 2^64: the whole space in halves */
+        ioasid_relay_host_unmap(relay, 0, INT64_MAX);
+        ioasid_relay_host_unmap(relay, (uint64_t)INT64_MAX + 1, UINT64_MAX);
+        return;
+    }
     n = interval_tree_iter_first(&relay->host, first, first);
     if (n && n->start < first) {
         IOASIDRelayMapping *m = container_of(n, IOASIDRelayMapping, node);
@@ -369,6 +375,14 @@ static void ioasid_relay_iommu_commit(IOMMUNotifier *n)
         relay->forces_snoop = forces;
         relay->dirty = true;
     }
+    if (relay->watch_translation) {
+        IoasidGuestTranslation t = ioasid_relay_translation(relay);
+
+        if (t != relay->translation) {
+            relay->translation = t;
+            relay->dirty = true;
+        }
+    }
     ioasid_relay_flush(relay);
 }
 
@@ -495,6 +509,8 @@ static void ioasid_relay_region_add(MemoryListener *listener,
         memory_region_ref(section->mr);
         QLIST_INSERT_HEAD(&relay->giommus, giommu, next);
         memory_region_iommu_replay(iommu_mr, &giommu->n);
+        /* the vIOMMU now translates: the owner hears of it */
+        relay->dirty = true;
         ioasid_relay_flush(relay);
         return;
     }
@@ -549,6 +565,8 @@ static void ioasid_relay_region_del(MemoryListener *listener,
         end = int128_get64(int128_sub(llend, int128_one()));
         ioasid_relay_send_runs(relay);
         ioasid_relay_host_unmap(relay, iova, end);
+        /* the vIOMMU no longer translates: the owner hears of it */
+        relay->dirty = true;
         ioasid_relay_flush(relay);
         g_free(giommu);
         return;
@@ -657,6 +675,8 @@ void ioasid_relay_stop(IOASIDRelay *relay)
     if (!relay->started) {
         return;
     }
+    /* The owner is going away: it is not called back */
+    relay->changed = NULL;
     /* Unregistering calls region_del for every section: all is unmapped. */
     memory_listener_unregister(&relay->listener);
     ioasid_backend_set_mirror(relay->be, relay->ioasid, NULL, NULL);

@@ -45,36 +45,63 @@ static bool ioasid_vfio_nosnoop_enabled(IOASIDVFIOState *s)
 
 /* ---- noncoherent DMA policy ---- */
 
+/* What the device's address spaces hold, summed over their IOASIDs */
+typedef struct IOASIDVFIOSpaces {
+    uint64_t total;             /* mappings */
+    uint64_t nosnoop;           /* mappings that let no-snoop through */
+    bool all_force_snoop;       /* every space forces snooping (PGSNP) */
+} IOASIDVFIOSpaces;
+
+static void ioasid_vfio_count_space(IOASIDVFIOState *s, uint32_t ioasid,
+                                    IOASIDRelay *relay, IOASIDVFIOSpaces *sum)
+{
+    uint64_t total, nosnoop;
+
+    if (ioasid_backend_mapping_counts(s->be, ioasid, &total, &nosnoop)) {
+        sum->total += total;
+        sum->nosnoop += nosnoop;
+    }
+    sum->all_force_snoop &= ioasid_relay_forces_snoop(relay);
+}
+
 /*
- * Condition (b): the host lets no-snoop through the device's IOASID.  It
+ * Condition (b): the host lets no-snoop through one of the device's
+ * address spaces (its requests without PASID, and each PASID in use).  It
  * does if it cannot block at all, or if some mapping does not block.  An
  * IOASID with no mapping at all lets no DMA through, so it says nothing
- * new: (b) keeps its value.  Guests switching domains unmap everything
- * before they map again; re-deciding on the empty table in between would
- * flap the VM's registration (and zap KVM's page tables twice).
+ * new: with nothing mapped anywhere, (b) keeps its value.  Guests
+ * switching domains unmap everything before they map again; re-deciding
+ * on the empty table in between would flap the VM's registration (and
+ * zap KVM's page tables twice).
  */
 static bool ioasid_vfio_nosnoop_passes(IOASIDVFIOState *s)
 {
-    uint64_t total, nosnoop;
+    IOASIDVFIOSpaces sum = { .all_force_snoop = true };
+    GHashTableIter it;
+    IOASIDVFIOPasid *p;
 
     if (!ioasid_backend_can_block_nosnoop(s->be)) {
         return true;
     }
-    if (!ioasid_backend_mapping_counts(s->be, s->ioasid, &total, &nosnoop) ||
-        !total) {
+    ioasid_vfio_count_space(s, s->ioasid, &s->relay, &sum);
+    g_hash_table_iter_init(&it, s->pasids);
+    while (g_hash_table_iter_next(&it, NULL, (gpointer *)&p)) {
+        ioasid_vfio_count_space(s, p->ioasid, &p->relay, &sum);
+    }
+    if (!sum.total) {
         /*
          * Nothing mapped yet.  A first-stage shadow fills when the device
          * first misses, so the guest may well have mapped: if its PASID
-         * entry forces snooping (PGSNP), no-snoop cannot pass whatever it
+         * entries force snooping (PGSNP), no-snoop cannot pass whatever it
          * maps.  Otherwise keep the last answer, so that a guest that
          * remaps does not make the device flap.
          */
-        if (ioasid_relay_forces_snoop(&s->relay)) {
+        if (sum.all_force_snoop) {
             return false;
         }
         return s->nc.nosnoop_passes;
     }
-    return nosnoop > 0;
+    return sum.nosnoop > 0;
 }
 
 /*
@@ -83,7 +110,7 @@ static bool ioasid_vfio_nosnoop_passes(IOASIDVFIOState *s)
  * a change of Enable No Snoop, reset, realize.  Condition (b) comes from
  * counters kept by the host, so this never walks a page table.
  */
-static void ioasid_vfio_update_noncoherent(IOASIDVFIOState *s, bool settle)
+void ioasid_vfio_update_noncoherent(IOASIDVFIOState *s, bool settle)
 {
     s->nc.nosnoop_enabled = ioasid_vfio_nosnoop_enabled(s);
     s->nc.nosnoop_passes = ioasid_vfio_nosnoop_passes(s);
@@ -117,6 +144,10 @@ static void ioasid_vfio_config_write(PCIDevice *pdev, uint32_t addr,
     if (s->attached && ioasid_vfio_nosnoop_enabled(s) != before) {
         ioasid_vfio_update_noncoherent(s, false);
     }
+    /* PASID Enable clear: the device uses no PASID any more */
+    if (s->attached && !ioasid_vfio_pasid_enabled(s)) {
+        ioasid_vfio_pasid_release_all(s);
+    }
 }
 
 /* ---- DMA engine ---- */
@@ -135,26 +166,31 @@ typedef struct IOASIDVFIOSegment {
  * hardware walks on a miss, and the host table is tried again.  Returns
  * 0, or an IOASID_VFIO_ERR_* code with s->fault_addr set.
  */
-static int ioasid_vfio_translate(IOASIDVFIOState *s, uint64_t iova,
-                                 uint32_t len, bool is_write, GArray *segs)
+/* The address space of one request: its PASID, and the relay filling it */
+typedef struct IOASIDVFIORequester {
+    uint32_t pasid;             /* IOASID_NO_PASID: request without PASID */
+    IOASIDRelay *relay;
+} IOASIDVFIORequester;
+
+static int ioasid_vfio_translate(IOASIDVFIOState *s, IOASIDVFIORequester *rq,
+                                 uint64_t iova, uint32_t len, bool is_write,
+                                 GArray *segs)
 {
     while (len) {
         IOASIDVFIOSegment seg = { .len = len };
-        int ret = ioasid_backend_dma_translate(s->be, s->dev_id,
-                                               IOASID_NO_PASID, iova,
-                                               is_write, &seg.addr, &seg.len,
-                                               &seg.block_nosnoop);
+        int ret = ioasid_backend_dma_translate(s->be, s->dev_id, rq->pasid,
+                                               iova, is_write, &seg.addr,
+                                               &seg.len, &seg.block_nosnoop);
 
-        if (ret && ret != -EACCES && ioasid_relay_fill(&s->relay, iova)) {
+        if (ret && ret != -EACCES && ioasid_relay_fill(rq->relay, iova)) {
             seg.len = len;
-            ret = ioasid_backend_dma_translate(s->be, s->dev_id,
-                                               IOASID_NO_PASID, iova,
-                                               is_write, &seg.addr, &seg.len,
-                                               &seg.block_nosnoop);
+            ret = ioasid_backend_dma_translate(s->be, s->dev_id, rq->pasid,
+                                               iova, is_write, &seg.addr,
+                                               &seg.len, &seg.block_nosnoop);
         }
         if (ret) {
             s->fault_addr = iova;
-            ioasid_relay_report_fault(&s->relay, iova, is_write);
+            ioasid_relay_report_fault(rq->relay, iova, is_write);
             return ret == -EACCES ? IOASID_VFIO_ERR_PERMISSION
                                   : IOASID_VFIO_ERR_NO_MAPPING;
         }
@@ -208,6 +244,7 @@ static int ioasid_vfio_do_dma(IOASIDVFIOState *s, unsigned int op,
     g_autoptr(GArray) dst = g_array_new(false, false,
                                         sizeof(IOASIDVFIOSegment));
     g_autofree uint8_t *buf = NULL;
+    IOASIDVFIORequester rq = { IOASID_NO_PASID, &s->relay };
     int err;
 
     if (!(pci_get_word(PCI_DEVICE(s)->config + PCI_COMMAND) &
@@ -219,13 +256,27 @@ static int ioasid_vfio_do_dma(IOASIDVFIOState *s, unsigned int op,
         (op == IOASID_VFIO_OP_COPY && s->src + s->len - 1 < s->src)) {
         return IOASID_VFIO_ERR_BAD_ARGUMENT;
     }
+    if (s->pasid & IOASID_VFIO_PASID_VALID) {
+        IOASIDVFIOPasid *p;
+
+        if (!ioasid_vfio_pasid_enabled(s)) {
+            return IOASID_VFIO_ERR_PASID_DISABLED;
+        }
+        p = ioasid_vfio_pasid_get(s, s->pasid & IOASID_VFIO_PASID_MASK);
+        if (!p) {
+            /* No address space takes the PASID: the first access faults */
+            s->fault_addr = op == IOASID_VFIO_OP_COPY ? s->src : s->dst;
+            return IOASID_VFIO_ERR_NO_MAPPING;
+        }
+        rq = (IOASIDVFIORequester) { p->pasid, &p->relay };
+    }
     if (op == IOASID_VFIO_OP_COPY) {
-        err = ioasid_vfio_translate(s, s->src, s->len, false, src);
+        err = ioasid_vfio_translate(s, &rq, s->src, s->len, false, src);
         if (err) {
             return err;
         }
     }
-    err = ioasid_vfio_translate(s, s->dst, s->len, true, dst);
+    err = ioasid_vfio_translate(s, &rq, s->dst, s->len, true, dst);
     if (err) {
         return err;
     }
@@ -274,7 +325,7 @@ static void ioasid_vfio_start(IOASIDVFIOState *s)
     s->status = err ? IOASID_VFIO_STATUS_ERROR |
                       (err << IOASID_VFIO_STATUS_CODE_SHIFT)
                     : IOASID_VFIO_STATUS_DONE;
-    trace_ioasid_vfio_dma(s->dev_id, op, s->src, s->dst, s->len,
+    trace_ioasid_vfio_dma(s->dev_id, s->pasid, op, s->src, s->dst, s->len,
                           !!(s->cmd & IOASID_VFIO_CMD_NOSNOOP),
                           s->nosnoop_bytes - before, err,
                           err ? s->fault_addr : 0);
@@ -334,6 +385,9 @@ static uint64_t ioasid_vfio_mmio_read(void *opaque, hwaddr addr, unsigned size)
     case IOASID_VFIO_REG_NOSNOOP_BYTES + 4:
         val = ioasid_vfio_half(s->nosnoop_bytes, addr);
         break;
+    case IOASID_VFIO_REG_PASID:
+        val = s->pasid;
+        break;
     default:
         qemu_log_mask(LOG_GUEST_ERROR, "ioasid-vfio: read of unknown "
                       "register 0x%" HWADDR_PRIx "\n", addr);
@@ -378,6 +432,10 @@ static void ioasid_vfio_mmio_write(void *opaque, hwaddr addr, uint64_t val,
     case IOASID_VFIO_REG_PATTERN:
         s->pattern = val;
         break;
+    case IOASID_VFIO_REG_PASID:
+        /* the other bits are reserved: read as 0 */
+        s->pasid = val & (IOASID_VFIO_PASID_VALID | IOASID_VFIO_PASID_MASK);
+        break;
     case IOASID_VFIO_REG_ID:
     case IOASID_VFIO_REG_FAULT_ADDR:
     case IOASID_VFIO_REG_FAULT_ADDR + 4:
@@ -418,6 +476,7 @@ static void ioasid_vfio_reset_regs(IOASIDVFIOState *s)
     s->len = s->cmd = s->status = s->pattern = 0;
     s->fault_addr = 0;
     s->nosnoop_bytes = 0;
+    s->pasid = 0;
     /* PCIe r6.0 7.5.3.4: Enable No Snoop resets to 1. */
     pci_word_test_and_set_mask(pdev->config + pdev->exp.exp_cap +
                                PCI_EXP_DEVCTL, PCI_EXP_DEVCTL_NOSNOOP_EN);
@@ -429,6 +488,7 @@ static void ioasid_vfio_reset(DeviceState *dev)
 
     ioasid_vfio_reset_regs(s);
     if (s->attached) {
+        ioasid_vfio_pasid_reset(s);
         ioasid_vfio_update_noncoherent(s, false);
     }
 }
@@ -467,7 +527,6 @@ static void ioasid_vfio_realize(PCIDevice *pdev, Error **errp)
 {
     IOASIDVFIOState *s = IOASID_VFIO(pdev);
     g_autofree char *path = NULL;
-    uint32_t alloc_flags = 0, identity_flags = 0;
     bool can_block;
 
     if (!pci_is_express(pdev) || !pci_bus_is_express(pci_get_bus(pdev))) {
@@ -505,6 +564,7 @@ static void ioasid_vfio_realize(PCIDevice *pdev, Error **errp)
     /* PCIe r6.0 6.6.2: FLR, so that VFIO can reset the function */
     pcie_cap_flr_init(pdev);
     pci_config_set_interrupt_pin(pdev->config, 0);
+    ioasid_vfio_pasid_realize(s);
 
     memory_region_init_io(&s->mmio, OBJECT(s), &ioasid_vfio_mmio_ops, s,
                           "ioasid-vfio-mmio", IOASID_VFIO_BAR_SIZE);
@@ -516,11 +576,12 @@ static void ioasid_vfio_realize(PCIDevice *pdev, Error **errp)
      * here), attach.
      */
     s->dev_id = ioasid_backend_bind_device(s->be, OBJECT(s));
+    s->alloc_flags = 0;
     if (s->be->enforce_snoop == IOASID_ENFORCE_SNOOP_ON ||
         s->nosnoop == IOASID_NOSNOOP_POLICY_DENY) {
-        alloc_flags |= IOASID_ALLOC_ENFORCE_SNOOP;
+        s->alloc_flags |= IOASID_ALLOC_ENFORCE_SNOOP;
     }
-    if (!ioasid_backend_alloc(s->be, alloc_flags, &s->ioasid, errp)) {
+    if (!ioasid_backend_alloc(s->be, s->alloc_flags, &s->ioasid, errp)) {
         goto fail_unbind;
     }
     if (!ioasid_backend_attach(s->be, s->ioasid, s->dev_id, IOASID_NO_PASID,
@@ -530,15 +591,17 @@ static void ioasid_vfio_realize(PCIDevice *pdev, Error **errp)
     s->attached = true;
 
     /* Without a guest page table, auto blocks no-snoop wherever it can. */
+    s->identity_flags = 0;
     if (s->be->enforce_snoop == IOASID_ENFORCE_SNOOP_AUTO && can_block) {
-        identity_flags = IOASID_DMA_MAP_FLAG_BLOCK_NOSNOOP;
+        s->identity_flags = IOASID_DMA_MAP_FLAG_BLOCK_NOSNOOP;
     }
     path = object_get_canonical_path(OBJECT(s));
     ioasid_noncoherent_add(&s->nc, OBJECT(s), s->noncoherent_holdoff_ms);
     ioasid_vfio_reset_regs(s);
     if (!ioasid_relay_start(&s->relay, s->be, s->ioasid,
                             pci_device_iommu_address_space(pdev),
-                            identity_flags, path, ioasid_vfio_mappings_changed,
+                            s->identity_flags, path,
+                            ioasid_vfio_mappings_changed,
                             s, errp)) {
         goto fail_detach;
     }
@@ -553,12 +616,14 @@ fail_free:
     ioasid_backend_free(s->be, s->ioasid);
 fail_unbind:
     ioasid_backend_unbind_device(s->be, s->dev_id);
+    ioasid_vfio_pasid_unrealize(s);
 }
 
 static void ioasid_vfio_exit(PCIDevice *pdev)
 {
     IOASIDVFIOState *s = IOASID_VFIO(pdev);
 
+    ioasid_vfio_pasid_unrealize(s);
     ioasid_relay_stop(&s->relay);
     if (s->attached) {
         ioasid_noncoherent_remove(&s->nc);
@@ -586,7 +651,7 @@ static int ioasid_vfio_post_load(void *opaque, int version_id)
 
 static const VMStateDescription vmstate_ioasid_vfio = {
     .name = TYPE_IOASID_VFIO,
-    .version_id = 1,
+    .version_id = 2,
     .minimum_version_id = 1,
     .post_load = ioasid_vfio_post_load,
     .fields = (const VMStateField[]) {
@@ -599,6 +664,7 @@ static const VMStateDescription vmstate_ioasid_vfio = {
         VMSTATE_UINT32(pattern, IOASIDVFIOState),
         VMSTATE_UINT64(fault_addr, IOASIDVFIOState),
         VMSTATE_UINT64(nosnoop_bytes, IOASIDVFIOState),
+        VMSTATE_UINT32_V(pasid, IOASIDVFIOState, 2),
         VMSTATE_END_OF_LIST()
     }
 };

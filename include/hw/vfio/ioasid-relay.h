@@ -59,6 +59,12 @@ typedef struct IOASIDRelay {
     IOASIDRelayRun unmap_run;
     IOASIDRelayRun map_run;
     bool forces_snoop;          /* ioasid_relay_forces_snoop(), last seen */
+    /*
+     * Set by the owner: a change of ioasid_relay_translation() at an
+     * invalidation calls changed() too, host calls or not
+     */
+    bool watch_translation;
+    IoasidGuestTranslation translation;     /* last seen, if watched */
     bool quota_hit;             /* MAP_DMA got ENOSPC since the last unmap */
     bool full;                  /* cannot take a new mapping now */
     bool dirty;                 /* host calls made since changed() */
@@ -74,7 +80,10 @@ bool ioasid_relay_start(IOASIDRelay *relay, IOASIDBackend *be,
                         uint32_t identity_flags, const char *owner,
                         void (*changed)(void *opaque), void *opaque,
                         Error **errp);
-/* Stop mirroring, unmapping everything the relay mapped. */
+/*
+ * Stop mirroring, unmapping everything the relay mapped, without calling
+ * changed() again.
+ */
 void ioasid_relay_stop(IOASIDRelay *relay);
 /*
  * Whether every vIOMMU region of @as accepts an IOMMU notifier with

@@ -27,6 +27,7 @@
 #define IOASID_VFIO_REG_PATTERN         0x24    /* RW32 */
 #define IOASID_VFIO_REG_FAULT_ADDR      0x28    /* RO64 */
 #define IOASID_VFIO_REG_NOSNOOP_BYTES   0x30    /* RO64 */
+#define IOASID_VFIO_REG_PASID           0x38    /* RW32 */
 #define IOASID_VFIO_BAR_SIZE            0x1000
 
 #define IOASID_VFIO_ID_VALUE            0x494f4131  /* "IOA1" */
@@ -48,6 +49,17 @@
 #define IOASID_VFIO_ERR_PERMISSION      2   /* host mapping forbids access */
 #define IOASID_VFIO_ERR_BAD_ARGUMENT    3   /* LEN, op or range invalid */
 #define IOASID_VFIO_ERR_NO_BUS_MASTER   4   /* Bus Master Enable is clear */
+#define IOASID_VFIO_ERR_PASID_DISABLED  5   /* PASID_VALID, PASID Enable clear */
+
+/* PASID: the PASID of the DMA engine's requests, while VALID is set */
+#define IOASID_VFIO_PASID_VALID         (1u << 31)
+#define IOASID_VFIO_PASID_MASK          0xfffffu
+
+/* The PCIe PASID Extended Capability, in configuration space */
+#define IOASID_VFIO_PASID_CAP_OFFSET    0x100
+#define IOASID_VFIO_PASID_WIDTH         20
+/* PASIDs a device may have in use (attached to the host) at a time */
+#define IOASID_VFIO_MAX_PASIDS          64
 
 #define IOASID_VFIO_MAX_LEN             (1u << 20)
 

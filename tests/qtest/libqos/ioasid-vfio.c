@@ -58,6 +58,45 @@ void qiov_stop(QIoasidVfio *d)
     qtest_quit(qts);
 }
 
+/*
+ * Extended configuration space is reached through PCIe ECAM (the q35
+ * MCH's PCIEXBAR, which firmware would set up: here at its default base,
+ * 256 MiB, enabled) at the first access.
+ */
+#define QIOV_ECAM_BASE          0xb0000000ULL
+#define QIOV_MCH_PCIEXBAR       0x60
+
+static uint64_t qiov_ecam(QIoasidVfio *d, uint16_t off)
+{
+    g_assert_cmpuint(off, <, 4096);
+    if (!d->ecam) {
+        QPCIDevice *mch = qpci_device_find(d->bus, 0);
+
+        g_assert(mch);
+        qpci_config_writel(mch, QIOV_MCH_PCIEXBAR + 4, 0);
+        qpci_config_writel(mch, QIOV_MCH_PCIEXBAR, QIOV_ECAM_BASE | 1);
+        g_free(mch);
+        d->ecam = true;
+    }
+    /* bus 0 */
+    return QIOV_ECAM_BASE + ((uint64_t)d->dev->devfn << 12) + off;
+}
+
+uint16_t qiov_ext_config_readw(QIoasidVfio *d, uint16_t off)
+{
+    return qtest_readw(d->qts, qiov_ecam(d, off));
+}
+
+uint32_t qiov_ext_config_readl(QIoasidVfio *d, uint16_t off)
+{
+    return qtest_readl(d->qts, qiov_ecam(d, off));
+}
+
+void qiov_ext_config_writew(QIoasidVfio *d, uint16_t off, uint16_t val)
+{
+    qtest_writew(d->qts, qiov_ecam(d, off), val);
+}
+
 uint32_t qiov_rd32(QIoasidVfio *d, uint64_t off)
 {
     return qpci_io_readl(d->dev, d->bar, off);
@@ -162,8 +201,29 @@ bool qiov_qlist_has_str(QList *list, const char *str)
     return false;
 }
 
-QDict *qiov_query_space(QTestState *qts, const char *id,
-                        const char *dev_path)
+/* Whether @space has @dev_path attached with @pasid (-1: without PASID) */
+static bool qiov_space_has(QDict *space, const char *dev_path, int64_t pasid)
+{
+    QListEntry *e;
+
+    QLIST_FOREACH_ENTRY(qdict_get_qlist(space, "attachments"), e) {
+        QDict *a = qobject_to(QDict, qlist_entry_obj(e));
+
+        if (!strcmp(qdict_get_str(a, "device"), dev_path) &&
+            (qdict_haskey(a, "pasid") ? (int64_t)qdict_get_u64(a, "pasid")
+                                      : -1) == pasid) {
+            /* "devices" names each attached device once */
+            g_assert_true(qiov_qlist_has_str(qdict_get_qlist(space,
+                                                             "devices"),
+                                             dev_path));
+            return true;
+        }
+    }
+    return false;
+}
+
+QDict *qiov_query_space_pasid(QTestState *qts, const char *id,
+                              const char *dev_path, int64_t pasid)
 {
     QDict *ctx = qiov_query_context(qts, id);
     QListEntry *e;
@@ -173,7 +233,7 @@ QDict *qiov_query_space(QTestState *qts, const char *id,
     QLIST_FOREACH_ENTRY(qdict_get_qlist(ctx, "ioasids"), e) {
         QDict *s = qobject_to(QDict, qlist_entry_obj(e));
 
-        if (qiov_qlist_has_str(qdict_get_qlist(s, "devices"), dev_path)) {
+        if (qiov_space_has(s, dev_path, pasid)) {
             g_assert_null(found);
             found = s;
             qobject_ref(found);
@@ -181,6 +241,12 @@ QDict *qiov_query_space(QTestState *qts, const char *id,
     }
     qobject_unref(ctx);
     return found;
+}
+
+QDict *qiov_query_space(QTestState *qts, const char *id,
+                        const char *dev_path)
+{
+    return qiov_query_space_pasid(qts, id, dev_path, -1);
 }
 
 QDict *qiov_find_mapping(QDict *space, uint64_t iova)

@@ -22,6 +22,7 @@ typedef struct QIoasidVfio {
     QPCIDevice *dev;
     QPCIBar bar;
     uint8_t exp_cap;
+    bool ecam;                  /* extended config space reachable */
 } QIoasidVfio;
 
 /*
@@ -33,6 +34,11 @@ QIoasidVfio *qiov_start(const char *args, int slot);
 QIoasidVfio *qiov_attach(QIoasidVfio *first, int slot);
 void qiov_free(QIoasidVfio *d);     /* the device only */
 void qiov_stop(QIoasidVfio *d);     /* the device and QEMU */
+
+/* Extended configuration space (offsets below 4096), through PCIe ECAM */
+uint16_t qiov_ext_config_readw(QIoasidVfio *d, uint16_t off);
+uint32_t qiov_ext_config_readl(QIoasidVfio *d, uint16_t off);
+void qiov_ext_config_writew(QIoasidVfio *d, uint16_t off, uint16_t val);
 
 uint32_t qiov_rd32(QIoasidVfio *d, uint64_t off);
 uint64_t qiov_rd64(QIoasidVfio *d, uint64_t off);
@@ -63,9 +69,15 @@ uint64_t qdict_get_u64(QDict *d, const char *key);
 bool qiov_qlist_has_str(QList *list, const char *str);
 /* The context @id of query-ioasid (new reference) or NULL */
 QDict *qiov_query_context(QTestState *qts, const char *id);
-/* The IOASID of context @id that @dev_path is attached to (new ref) */
+/*
+ * The IOASID of context @id that @dev_path's requests without PASID are
+ * attached to (new ref), or NULL
+ */
 QDict *qiov_query_space(QTestState *qts, const char *id,
                         const char *dev_path);
+/* The same for its requests with @pasid (-1: without PASID) */
+QDict *qiov_query_space_pasid(QTestState *qts, const char *id,
+                              const char *dev_path, int64_t pasid);
 /* The mapping of @space covering @iova, or NULL (borrowed) */
 QDict *qiov_find_mapping(QDict *space, uint64_t iova);
 /* The query-noncoherent-dma entry of @dev_path (new ref), or NULL */

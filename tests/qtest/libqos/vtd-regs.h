@@ -35,6 +35,8 @@
 
 #define QVTD_CAP_FS1GP          (1ULL << 56)
 #define QVTD_ECAP_SC            (1ULL << 7)
+#define QVTD_ECAP_PASID         (1ULL << 40)
+#define QVTD_ECAP_PSS_SHIFT     35              /* 39:35: PASID bits - 1 */
 #define QVTD_ECAP_SMTS          (1ULL << 43)
 #define QVTD_ECAP_SLTS          (1ULL << 46)
 #define QVTD_ECAP_FLTS          (1ULL << 47)

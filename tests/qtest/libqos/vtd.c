@@ -449,6 +449,52 @@ uint64_t qvtd_context_scalable_fs(QVTD *v, uint8_t devfn, uint16_t did,
     return pe;
 }
 
+/* 00:@devfn's scalable-mode context entry */
+static uint64_t context_entry_scalable(QVTD *v, uint8_t devfn)
+{
+    g_assert_true(v->scalable);
+    return context_table(v, devfn) + 32 * (devfn & 0x7f);
+}
+
+void qvtd_context_set_pdts(QVTD *v, uint8_t devfn, unsigned pdts)
+{
+    uint64_t ce = context_entry_scalable(v, devfn);
+    uint64_t lo = qtest_readq(v->qts, ce);
+    unsigned old = (lo >> 9) & 7;
+    uint64_t size = 8ULL << (pdts + 7), dir = 0, i;
+    g_autofree uint8_t *copy = g_malloc(8ULL << (old + 7));
+
+    g_assert_cmpuint(pdts, >=, old);
+    /* the directory is contiguous: pages of the allocator, in a row */
+    for (i = 0; i < MAX(size, 4096); i += 4096) {
+        uint64_t page = qvtd_alloc_page(v);
+
+        if (!i) {
+            dir = page;
+        }
+        g_assert_cmphex(page, ==, dir + i);
+    }
+    qtest_memread(v->qts, lo & QVTD_PTE_ADDR_MASK, copy, 8ULL << (old + 7));
+    qtest_memwrite(v->qts, dir, copy, 8ULL << (old + 7));
+    lo = (lo & 0xfffULL & ~(7ULL << 9)) | dir | ((uint64_t)pdts << 9);
+    qtest_writeq(v->qts, ce, lo);
+}
+
+uint64_t qvtd_pasid_entry_addr(QVTD *v, uint8_t devfn, uint32_t pasid)
+{
+    uint64_t lo = qtest_readq(v->qts, context_entry_scalable(v, devfn));
+    uint64_t de_addr = (lo & QVTD_PTE_ADDR_MASK) + 8 * (pasid >> 6);
+    uint64_t de = qtest_readq(v->qts, de_addr);
+
+    /* PDTS: the directory has 2^(PDTS + 7) entries of 64 PASIDs */
+    g_assert_cmpuint(pasid >> 6, <, 1u << (((lo >> 9) & 7) + 7));
+    if (!(de & 1)) {
+        de = qvtd_alloc_page(v) | 1;
+        qtest_writeq(v->qts, de_addr, de);
+    }
+    return (de & QVTD_PTE_ADDR_MASK) + 64 * (pasid & 63);
+}
+
 void qvtd_pasid_entry_set(QVTD *v, uint64_t pe, uint64_t pgtt,
                           uint64_t table, uint16_t did, bool pgsnp)
 {
@@ -473,6 +519,12 @@ void qvtd_pasid_set_pgsnp(QVTD *v, uint64_t pasid_entry, bool pgsnp)
 
 unsigned qvtd_take_fault(QVTD *v, uint64_t *addr, uint16_t *sid)
 {
+    return qvtd_take_fault_pasid(v, addr, sid, NULL);
+}
+
+unsigned qvtd_take_fault_pasid(QVTD *v, uint64_t *addr, uint16_t *sid,
+                               int64_t *pasid)
+{
     uint32_t fsts = qvtd_readl(v, QVTD_REG_FSTS);
     uint32_t fri = (fsts >> 8) & 0xff;
     uint64_t lo, hi;
@@ -488,6 +540,10 @@ unsigned qvtd_take_fault(QVTD *v, uint64_t *addr, uint16_t *sid)
     }
     if (sid) {
         *sid = hi & 0xffff;
+    }
+    if (pasid) {
+        /* PP (bit 95), PV (bits 123:104) */
+        *pasid = hi & (1ULL << 31) ? (int64_t)((hi >> 40) & 0xfffff) : -1;
     }
     /* write 1 to clear */
     wr64(v, QVTD_REG_FRCD + 16 * fri + 8, QVTD_FRCD_F);

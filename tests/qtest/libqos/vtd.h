@@ -117,6 +117,14 @@ uint64_t qvtd_context_scalable_fs(QVTD *v, uint8_t devfn, uint16_t did,
  */
 void qvtd_pasid_entry_set(QVTD *v, uint64_t pe, uint64_t pgtt,
                           uint64_t table, uint16_t did, bool pgsnp);
+/*
+ * Scalable mode: the guest address of 00:@devfn's PASID entry for @pasid,
+ * creating its PASID table (the context entry is qvtd_context_scalable()'s;
+ * its directory takes PASIDs below 2^(PDTS + 13), 8192 at first)
+ */
+uint64_t qvtd_pasid_entry_addr(QVTD *v, uint8_t devfn, uint32_t pasid);
+/* Grow 00:@devfn's PASID directory to 2^(@pdts + 7) entries (7: 2^20 PASIDs) */
+void qvtd_context_set_pdts(QVTD *v, uint8_t devfn, unsigned pdts);
 /* Clear the present bit of 00:@devfn's context entry (either mode) */
 void qvtd_context_clear(QVTD *v, uint8_t devfn);
 /* Set or clear PGSNP (bit 88) of a PASID entry */
@@ -143,5 +151,8 @@ void qvtd_inv_piotlb_page(QVTD *v, uint16_t did, uint32_t pasid,
 
 /* First pending fault record: reason, or 0 if none; then clear it */
 unsigned qvtd_take_fault(QVTD *v, uint64_t *addr, uint16_t *sid);
+/* The same; *@pasid: the request's PASID, or -1 for none */
+unsigned qvtd_take_fault_pasid(QVTD *v, uint64_t *addr, uint16_t *sid,
+                               int64_t *pasid);
 
 #endif
