@@ -489,15 +489,30 @@ static void test_refused_legacy(void)
     qie_stop(&e);
 }
 
-/* Scalable mode, x-pasid-mode=on, but a legacy root table */
+/*
+ * A vIOMMU that can do scalable mode and PASIDs, used by the guest in
+ * legacy mode (RTADDR.SMT clear): requests without PASID translate
+ * through the legacy context entry, requests with PASID are blocked.
+ */
 static void test_refused_legacy_root(void)
 {
     Env e;
 
     pasid_start(&e, false, true, NULL);
-    qvtd_set_root(&e.v, e.v.root);      /* RTADDR.SMT clear */
+    e.v.scalable = false;
+    e.v.root = qvtd_alloc_page(&e.v);
+    qvtd_context_legacy(&e.v, QIE_SID, DID, e.top);
+    /* the invalidation queue keeps its 256-bit descriptors */
+    e.v.scalable = true;
+    qvtd_set_root(&e.v, e.v.root);
+    qvtd_inv_context_global(&e.v);
+    qvtd_inv_iotlb_global(&e.v);
+    map(&e, e.top, GPA, GPA, PG, false);
     qvtd_set_translation(&e.v, true);
     check_refused(&e);
+    g_assert_cmphex(dma(&e, 0, IOASID_VFIO_OP_FILL, 0, GPA, 4, false), ==,
+                    IOASID_VFIO_STATUS_DONE);
+    assert_mapping(&e, -1, GPA, PG, GPA, false);
     qie_stop(&e);
 }
 
