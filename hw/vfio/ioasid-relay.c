@@ -321,6 +321,16 @@ static void ioasid_relay_iommu_notify(IOMMUNotifier *n, IOMMUTLBEntry *iotlb)
                                     iotlb->perm, iotlb->attrs);
 
     if (iotlb->perm == IOMMU_NONE) {
+        if (!size) {
+            /*
+             * The whole 2^64 space (a notifier without interrupt window,
+             * as for a PASID): no run can say that size; unmap it now,
+             * after what is pending.
+             */
+            ioasid_relay_send_runs(relay);
+            ioasid_relay_host_unmap(relay, 0, UINT64_MAX);
+            return;
+        }
         ioasid_relay_queue(relay, false, iova, size, 0, 0);
         return;
     }

@@ -8,7 +8,11 @@
  * level, reserved bits at every level, entries pointing outside RAM or at
  * MMIO, root/context/PASID changes and teardowns, TE toggles, SRTP, and
  * every kind of invalidation; device DMA at IOVAs taken mostly from the
- * expected table; Enable No Snoop writes.
+ * expected table; Enable No Snoop writes.  With PASIDs (x-pasid-mode=on),
+ * each PASID a device uses is a requester of its own, with its own PASID
+ * entry, domain and tables, whose host IOASID the device attaches at its
+ * first request with the PASID and releases when the guest tears the
+ * entry down; the 64-PASID limit is played too.
  *
  * The check: after each guest table write the oracle is evaluated for
  * every device; where the grants changed, the device's IOVA range is
@@ -50,6 +54,9 @@
 #define GB1             0x40000000ULL
 
 #define MAX_DEV         3
+/* requesters: a device's requests without PASID, or with one PASID */
+#define MAX_PASIDS      66
+#define MAX_REQ         (MAX_DEV + MAX_PASIDS)
 #define RING            24
 #define CTX_ID          "ioasid-default"
 
@@ -108,6 +115,9 @@ typedef struct Case {
     bool qi;                    /* queued invalidation from the start */
     bool qi_toggle;             /* switch between register and queued */
     bool shared;                /* the devices share a domain and table */
+    bool pasid_mode;            /* x-pasid-mode=on: requests with PASID */
+    unsigned npasid;            /* PASID requesters per device */
+    unsigned pretouch;          /* PASIDs given a request at start-up */
     int ndev;
     uint8_t slot[MAX_DEV];
     const char *devopts[MAX_DEV];
@@ -123,9 +133,17 @@ typedef struct DirtySeg {
     unsigned kinds;
 } DirtySeg;
 
-typedef struct Dev {
+typedef struct Dev Dev;
+/*
+ * A requester: a device's requests without PASID (the device, fn == the
+ * Dev itself), or with one PASID.
+ */
+struct Dev {
     QIoasidVfio *d;
-    char *path;
+    char *path;                 /* for messages */
+    const char *qom;            /* the device's QOM path */
+    int64_t pasid;              /* -1: requests without PASID */
+    Dev *fn;                    /* the device */
     uint8_t devfn;
     QVtdDevice od;
     GArray *expected;           /* the oracle's table, normalised */
@@ -136,7 +154,16 @@ typedef struct Dev {
     /* scalable: PASID directory and the two PASID tables */
     uint64_t pdir;
     uint64_t ptab[2];
-} Dev;
+};
+
+/* The PASIDs of a device's PASID requesters, in order */
+static uint32_t req_pasid(unsigned k)
+{
+    static const uint32_t first[] = { 1, 64, 2 };
+
+    /* then 3 to 63, 65, 66...: each once, in the two PASID tables */
+    return k < ARRAY_SIZE(first) ? first[k] : k < 64 ? k : k + 1;
+}
 
 typedef struct Rt {
     const Case *c;
@@ -145,8 +172,9 @@ typedef struct Rt {
     QTestState *qts;
     QVTD v;
     QVtdOracle o;
-    Dev dev[MAX_DEV];
-    int ndev;
+    Dev dev[MAX_REQ];           /* the devices first, then PASIDs */
+    int ndev;                   /* requesters */
+    int nfn;                    /* devices */
     bool te;
     uint64_t root[2];           /* root tables A and B */
     uint64_t rtaddr;            /* latched */
@@ -172,6 +200,7 @@ enum {
     ST_WRITES, ST_REVERTED, ST_INVS, ST_CHECKS, ST_DMA, ST_DMA_DONE,
     ST_DMA_FAULT, ST_DMA_SKIPPED, ST_TE, ST_SRTP, ST_FAULTS, ST_CLEAN,
     ST_MAPS, ST_SL, ST_PT, ST_BLOCKED, ST_OFF, ST_FS, ST_DMA_WALKED,
+    ST_UNATTACHED, ST_PASID_DMA, ST_PASID_FULL,
 };
 
 static Rt *current_rt;
@@ -427,6 +456,18 @@ static void clean(Dev *dev, uint64_t first, uint64_t last, unsigned kinds)
     }
 }
 
+/* A device-selective context-cache invalidation: all its requesters */
+static void clean_fn(Rt *rt, Dev *fn, unsigned kinds)
+{
+    int i;
+
+    for (i = 0; i < rt->ndev; i++) {
+        if (rt->dev[i].fn == fn) {
+            clean(&rt->dev[i], 0, UINT64_MAX, kinds);
+        }
+    }
+}
+
 static void clean_all(Rt *rt, unsigned kinds)
 {
     int i;
@@ -460,7 +501,8 @@ static bool eval_all(Rt *rt, GArray **out, QVtdDevState *st)
 
     qvtd_oracle_begin(&rt->o);
     for (i = 0; i < rt->ndev; i++) {
-        out[i] = qvtd_oracle_expected(&rt->o, &rt->dev[i].od, &st[i]);
+        out[i] = qvtd_oracle_expected_pasid(&rt->o, &rt->dev[i].od,
+                                            rt->dev[i].pasid, &st[i]);
         ok = ok && out[i];
     }
     /*
@@ -534,8 +576,8 @@ static void take_eval(Rt *rt, GArray **exp, QVtdDevState *st, unsigned kind)
 /* Re-evaluate after a change that is effective at once (TE) */
 static void reeval(Rt *rt, unsigned kind)
 {
-    GArray *exp[MAX_DEV];
-    QVtdDevState st[MAX_DEV];
+    GArray *exp[MAX_REQ];
+    QVtdDevState st[MAX_REQ];
 
     g_assert_true(eval_all(rt, exp, st));
     take_eval(rt, exp, st, kind);
@@ -564,8 +606,8 @@ static void tx_write(Rt *rt, uint64_t addr, uint64_t val)
  */
 static bool tx_commit(Rt *rt)
 {
-    GArray *exp[MAX_DEV];
-    QVtdDevState st[MAX_DEV];
+    GArray *exp[MAX_REQ];
+    QVtdDevState st[MAX_REQ];
     bool ok;
     int i;
 
@@ -678,7 +720,21 @@ static uint16_t home_did(Rt *rt, int i)
 
 static uint64_t home_root(Rt *rt, int i)
 {
-    return rt->pool[rt->c->shared ? 0 : i];
+    /* pool pages 0-5 are made for level 4 */
+    return rt->pool[rt->c->shared ? 0 : i % 6];
+}
+
+/* PASID Enable in the device's PASID capability, in the PASID cases */
+static void pasid_enable(Rt *rt, Dev *fn)
+{
+    if (rt->c->pasid_mode) {
+        qiov_ext_config_writew(fn->d, IOASID_VFIO_PASID_CAP_OFFSET +
+                               PCI_PASID_CTRL, PCI_PASID_CTRL_ENABLE);
+        g_assert_cmphex(qiov_ext_config_readw(fn->d,
+                                              IOASID_VFIO_PASID_CAP_OFFSET +
+                                              PCI_PASID_CTRL), ==,
+                        PCI_PASID_CTRL_ENABLE);
+    }
 }
 
 /* An index that is likely to make an interesting IOVA at @level */
@@ -1347,7 +1403,8 @@ static void op_pasid_entry(Rt *rt, int i)
 {
     Dev *dev = &rt->dev[i];
     static const uint32_t pasids[] = { 0, 1, 64 };
-    uint32_t pasid = chance(rt, 60) && dev->st.pasid < 128 ?
+    uint32_t pasid = dev->pasid >= 0 && chance(rt, 70) ? dev->pasid :
+                     chance(rt, 60) && dev->st.pasid < 128 ?
                      dev->st.pasid : pasids[rnd(rt, 3)];
     uint64_t addr = pasid_entry(dev, pasid);
     uint64_t e[3] = { rd(rt, addr), rd(rt, addr + 8), rd(rt, addr + 16) };
@@ -1434,6 +1491,24 @@ static void describe_dev(Rt *rt, Dev *dev, GString *out)
     }
     g_string_append_printf(out, "; TE %s, root 0x%" PRIx64 "\n",
                            rt->te ? "on" : "off", rt->rtaddr);
+    if (rt->c->scalable && ctab_in_use(rt, dev) >= 0) {
+        /* its context entry, PASID directory entry and PASID entry */
+        uint64_t ce = ctx_entry(rt, ctab_in_use(rt, dev), dev);
+        uint64_t lo = qtest_readq(rt->qts, ce);
+        uint32_t pasid = dev->pasid >= 0 ? dev->pasid :
+                         qtest_readq(rt->qts, ce + 8) & 0xfffff;
+        uint64_t de = qtest_readq(rt->qts, (lo & ADDR_MASK) +
+                                  8 * (pasid >> 6));
+        uint64_t pe = (de & ADDR_MASK) + 64 * (pasid & 63);
+
+        g_string_append_printf(out, "  context 0x%" PRIx64 " 0x%" PRIx64
+                               ", PASID %u: dir 0x%" PRIx64 ", entry 0x%"
+                               PRIx64 " 0x%" PRIx64 " 0x%" PRIx64 "\n", lo,
+                               qtest_readq(rt->qts, ce + 8), pasid, de,
+                               qtest_readq(rt->qts, pe),
+                               qtest_readq(rt->qts, pe + 8),
+                               qtest_readq(rt->qts, pe + 16));
+    }
     g_string_append_printf(out, "  dirty (not yet invalidated):");
     for (i = 0; i < dev->dirty->len && i < 8; i++) {
         DirtySeg *s = &g_array_index(dev->dirty, DirtySeg, i);
@@ -1481,12 +1556,13 @@ static void describe_path(Rt *rt, Dev *dev, uint64_t iova, GString *out)
     g_string_append_c(out, '\n');
 }
 
-static const char **dev_paths(Rt *rt, const char **paths)
+static const char **dev_paths(Rt *rt, const char **paths, int64_t *pasids)
 {
     int i;
 
     for (i = 0; i < rt->ndev; i++) {
-        paths[i] = rt->dev[i].path;
+        paths[i] = rt->dev[i].qom;
+        pasids[i] = rt->dev[i].pasid;
     }
     return paths;
 }
@@ -1499,11 +1575,12 @@ static void check_noncoherent(Rt *rt, GArray **host)
     int i;
 
     g_assert(ret);
-    for (i = 0; i < rt->ndev && !rt->failed; i++) {
+    for (i = 0; i < rt->nfn && !rt->failed; i++) {
         Dev *dev = &rt->dev[i];
         QDict *nc = NULL;
-        bool a, b, c, deny;
+        bool a, b, c, deny, mapped = false, passes;
         unsigned j;
+        int r;
 
         QLIST_FOREACH_ENTRY(qdict_get_qlist(ret, "devices"), e) {
             QDict *d = qobject_to(QDict, qlist_entry_obj(e));
@@ -1532,15 +1609,21 @@ static void check_noncoherent(Rt *rt, GArray **host)
             /* it turns coherent only after a hold-off: not checked here */
             fail(rt, NULL, "%s: noncoherent %d but a %d, b %d, c %d, deny %d",
                  dev->path, qdict_get_bool(nc, "noncoherent"), a, b, c, deny);
-        } else if (host[i]->len) {
-            bool passes = !rt->c->host_can_block;
-
-            for (j = 0; j < host[i]->len; j++) {
-                passes |= !g_array_index(host[i], QVtdMap, j).block;
+        } else {
+            /* any of the device's address spaces, with or without PASID */
+            passes = !rt->c->host_can_block;
+            for (r = 0; r < rt->ndev; r++) {
+                if (rt->dev[r].fn != dev || !host[r]) {
+                    continue;
+                }
+                mapped |= host[r]->len;
+                for (j = 0; j < host[r]->len; j++) {
+                    passes |= !g_array_index(host[r], QVtdMap, j).block;
+                }
             }
-            if (b != passes) {
-                fail(rt, NULL, "%s: nosnoop-passes %d but the host table "
-                     "says %d", dev->path, b, passes);
+            if (mapped && b != passes) {
+                fail(rt, NULL, "%s: nosnoop-passes %d but the host tables "
+                     "say %d", dev->path, b, passes);
             }
         }
     }
@@ -1550,9 +1633,10 @@ static void check_noncoherent(Rt *rt, GArray **host)
 /* The host table must equal the oracle's outside the dirty ranges */
 static void check(Rt *rt, const char *why)
 {
-    GArray *host[MAX_DEV];
-    const char *paths[MAX_DEV];
-    QVtdHostSpace info[MAX_DEV];
+    GArray *host[MAX_REQ];
+    const char *paths[MAX_REQ];
+    int64_t pasids[MAX_REQ];
+    QVtdHostSpace info[MAX_REQ];
     gint64 t0 = g_get_monotonic_time();
     int i;
 
@@ -1560,8 +1644,8 @@ static void check(Rt *rt, const char *why)
         return;
     }
     rt->stats[ST_CHECKS]++;
-    qvtd_host_tables(rt->qts, CTX_ID, dev_paths(rt, paths), rt->ndev, host,
-                     info, false);
+    qvtd_host_tables_pasid(rt->qts, CTX_ID, dev_paths(rt, paths, pasids),
+                           pasids, rt->ndev, host, info, false);
     for (i = 0; i < rt->ndev && !rt->failed; i++) {
         Dev *dev = &rt->dev[i];
         g_autoptr(GArray) diff = NULL;
@@ -1569,6 +1653,11 @@ static void check(Rt *rt, const char *why)
         g_autoptr(GArray) bad = NULL;
         g_autoptr(GString) detail = NULL;
 
+        if (!host[i] && dev->pasid >= 0) {
+            /* not in use: the device attaches it at its next request */
+            rt->stats[ST_UNATTACHED]++;
+            continue;
+        }
         if (!host[i]) {
             fail(rt, NULL, "%s has no IOASID", dev->path);
             break;
@@ -1732,9 +1821,9 @@ static void op_invalidate(Rt *rt)
         inv_domain(rt, did, K_CTX | K_PASID | K_PTE, true);
         break;
     case CC_DEVICE:
-        op_log(rt, "context-cache device %s (%s)", dev->path, how);
+        op_log(rt, "context-cache device %s (%s)", dev->fn->path, how);
         qvtd_inv_context_device(&rt->v, dev->st.did, dev->devfn);
-        clean(dev, 0, UINT64_MAX, K_CTX | K_PASID | K_PTE);
+        clean_fn(rt, dev->fn, K_CTX | K_PASID | K_PTE);
         break;
     case IOTLB_GLOBAL:
         op_log(rt, "IOTLB global (%s)", how);
@@ -1818,9 +1907,9 @@ static void op_invalidate_dirty(Rt *rt)
         qvtd_inv_context_global(&rt->v);
         clean_all(rt, K_ALL);
     } else if (s->kinds & K_CTX || (s->kinds & K_PASID && !rt->v.qi)) {
-        op_log(rt, "context-cache device %s", dev->path);
+        op_log(rt, "context-cache device %s", dev->fn->path);
         qvtd_inv_context_device(&rt->v, did, dev->devfn);
-        clean(dev, 0, UINT64_MAX, K_CTX | K_PASID | K_PTE);
+        clean_fn(rt, dev->fn, K_CTX | K_PASID | K_PTE);
     } else if (s->kinds & K_PASID) {
         if (chance(rt, 80)) {
             op_log(rt, "PASID-cache domain %u", did);
@@ -1921,12 +2010,15 @@ static void op_reset(Rt *rt)
 
     op_log(rt, "system reset");
     qtest_system_reset(rt->qts);
-    for (i = 0; i < rt->ndev; i++) {
+    for (i = 0; i < rt->nfn; i++) {
         Dev *dev = &rt->dev[i];
 
         qpci_device_enable(dev->d->dev);
         dev->d->bar = qpci_iomap(dev->d->dev, 0, NULL);
         dev->nosnoop_en = true;
+        /* the reset disabled ECAM (PCIEXBAR) too */
+        dev->d->ecam = false;
+        pasid_enable(rt, dev);
     }
     rt->te = false;
     rt->v.qi = false;
@@ -1945,7 +2037,7 @@ static void op_reset(Rt *rt)
 
 static void op_devctl(Rt *rt)
 {
-    Dev *dev = &rt->dev[rnd(rt, rt->ndev)];
+    Dev *dev = &rt->dev[rnd(rt, rt->nfn)];
 
     dev->nosnoop_en = chance(rt, 50);
     op_log(rt, "Device Control Enable No Snoop of %s = %d", dev->path,
@@ -2137,6 +2229,25 @@ static void dma_fail(Rt *rt, Dev *dev, const GArray *maps, bool host,
             g_string_append_c(d, '\n');
         }
     }
+    {
+        /* what the host has now, against the oracle */
+        g_autoptr(GArray) now = NULL;
+        g_autoptr(GArray) diff = NULL;
+        g_autoptr(GArray) all = qvtd_ranges_new();
+
+        qvtd_host_tables_pasid(rt->qts, CTX_ID, &dev->qom, &dev->pasid, 1,
+                               &now, NULL, false);
+        if (!now) {
+            g_string_append(d, "  host: not attached now\n");
+        } else {
+            diff = qvtd_maps_diff(dev->expected, now);
+            g_string_append_printf(d, "  host now: %u mappings, %u ranges "
+                                   "differ from the oracle\n", now->len,
+                                   diff->len);
+            qvtd_maps_describe(d, dev->expected, "oracle", now, "host",
+                               diff, 4);
+        }
+    }
     fail(rt, d, "DMA of %s: %s: expected 0x%" PRIx64 ", got 0x%" PRIx64,
          dev->path, what, want, got);
 }
@@ -2241,9 +2352,41 @@ static FsView fs_dma_view(Dev *dev, const GArray *host, bool copy,
     return other ? FS_VIEW_UNKNOWN : FS_VIEW_ORACLE;
 }
 
-static void op_dma(Rt *rt)
+/*
+ * Whether PASID requester @dev is attached to an IOASID now.  If not, its
+ * next request attaches it, unless its device has IOASID_VFIO_MAX_PASIDS
+ * attached already: then *@full, the request faults; but if one of those
+ * was torn down by the guest (blocked), the device releases it first,
+ * which rests on the vIOMMU's view of the teardown: *@unsure.
+ */
+static bool pasid_attached(Rt *rt, Dev *dev, bool *full, bool *unsure)
 {
-    Dev *dev = &rt->dev[rnd(rt, rt->ndev)];
+    GArray *host[MAX_REQ];
+    const char *paths[MAX_REQ];
+    int64_t pasids[MAX_REQ];
+    unsigned in_use = 0;
+    bool torn = false, attached;
+    int i;
+
+    qvtd_host_tables_pasid(rt->qts, CTX_ID, dev_paths(rt, paths, pasids),
+                           pasids, rt->ndev, host, NULL, false);
+    attached = host[dev - rt->dev];
+    for (i = 0; i < rt->ndev; i++) {
+        if (host[i] && rt->dev[i].fn == dev->fn && rt->dev[i].pasid >= 0) {
+            in_use++;
+            torn |= rt->dev[i].st.mode == QVTD_MODE_BLOCKED;
+        }
+        if (host[i]) {
+            g_array_free(host[i], true);
+        }
+    }
+    *full = !attached && in_use >= IOASID_VFIO_MAX_PASIDS && !torn;
+    *unsure = !attached && in_use >= IOASID_VFIO_MAX_PASIDS && torn;
+    return attached;
+}
+
+static void op_dma_dev(Rt *rt, Dev *dev)
+{
     bool use_host = dev->dirty->len;
     GArray *maps = dev->expected;
     g_autoptr(GArray) host_maps = NULL;
@@ -2256,18 +2399,33 @@ static void op_dma(Rt *rt)
     g_autofree uint8_t *buf = NULL;
     GArray *spans = NULL;
     uint32_t status;
+    bool full = false, unsure = false;
     unsigned i;
 
     dst = pick_iova(rt, maps, len, true);
     src = pick_iova(rt, maps, len, false);
-    if (use_host && (dirty_overlaps(dev, dst, len) ||
-                     (op == IOASID_VFIO_OP_COPY &&
-                      dirty_overlaps(dev, src, len)))) {
-        const char *path = dev->path;
-
+    if (dev->pasid >= 0 && !pasid_attached(rt, dev, &full, &unsure)) {
+        /*
+         * Not attached: the request attaches it, and the relay fills its
+         * IOASID from the guest's tables as they are now, which is what
+         * the oracle says, dirty or not.  At the limit, nothing.
+         */
+        if (unsure) {
+            rt->stats[ST_DMA_SKIPPED]++;
+            return;
+        }
+        if (full) {
+            host_maps = g_array_new(false, false, sizeof(QVtdMap));
+            maps = host_maps;
+            rt->stats[ST_PASID_FULL]++;
+        }
+        use_host = false;
+    } else if (use_host && (dirty_overlaps(dev, dst, len) ||
+                            (op == IOASID_VFIO_OP_COPY &&
+                             dirty_overlaps(dev, src, len)))) {
         /* dirty: the host table may lag; the device must follow it */
-        qvtd_host_tables(rt->qts, CTX_ID, &path, 1, &host_maps, NULL,
-                         false);
+        qvtd_host_tables_pasid(rt->qts, CTX_ID, &dev->qom, &dev->pasid, 1,
+                               &host_maps, NULL, false);
         maps = host_maps;
         if (dev->st.mode == QVTD_MODE_FS) {
             switch (fs_dma_view(dev, host_maps, op == IOASID_VFIO_OP_COPY,
@@ -2288,8 +2446,8 @@ static void op_dma(Rt *rt)
         use_host = false;
     }
     qvtd_predict_dma(maps, op, src, dst, len,
-                     cmd_ns && dev->nosnoop_en && rt->c->platform_nosnoop,
-                     &p);
+                     cmd_ns && dev->fn->nosnoop_en &&
+                     rt->c->platform_nosnoop, &p);
     if (p.status == IOASID_VFIO_STATUS_DONE && !in_data(rt, p.dst)) {
         rt->stats[ST_DMA_SKIPPED]++;
         qvtd_dma_prediction_clear(&p);
@@ -2320,6 +2478,11 @@ static void op_dma(Rt *rt)
     }
 
     qiov_wr32(dev->d, IOASID_VFIO_REG_PATTERN, pattern);
+    if (rt->c->pasid_mode) {
+        qiov_wr32(dev->d, IOASID_VFIO_REG_PASID, dev->pasid < 0 ? 0 :
+                  IOASID_VFIO_PASID_VALID | dev->pasid);
+        rt->stats[ST_PASID_DMA] += dev->pasid >= 0;
+    }
     ns_before = qiov_rd64(dev->d, IOASID_VFIO_REG_NOSNOOP_BYTES);
     status = qiov_dma(dev->d, op, src, dst, len, cmd_ns);
     if (status & IOASID_VFIO_STATUS_ERROR) {
@@ -2393,6 +2556,11 @@ static void op_dma(Rt *rt)
     qvtd_dma_prediction_clear(&p);
 }
 
+static void op_dma(Rt *rt)
+{
+    op_dma_dev(rt, &rt->dev[rnd(rt, rt->ndev)]);
+}
+
 /* ---- a case ---- */
 
 static void rt_setup_devices(Rt *rt)
@@ -2404,6 +2572,19 @@ static void rt_setup_devices(Rt *rt)
         Dev *dev = &rt->dev[i];
         uint16_t did = home_did(rt, i);
 
+        if (dev->pasid >= 0) {
+            /* its own PASID entry, domain and table, in the device's */
+            uint64_t e[3];
+
+            dev->pdir = dev->fn->pdir;
+            dev->ptab[0] = dev->fn->ptab[0];
+            dev->ptab[1] = dev->fn->ptab[1];
+            home_pasid_entry(rt, i, e);
+            for (t = 2; t >= 0; t--) {
+                wr_raw(rt, pasid_entry(dev, dev->pasid) + 8 * t, e[t]);
+            }
+            continue;
+        }
         if (!c->scalable) {
             for (t = 0; t < 2; t++) {
                 uint64_t ce = ctx_entry(rt, t, dev);
@@ -2465,7 +2646,7 @@ static void rt_start(Rt *rt, const Case *c, uint64_t seed)
     QVtdConfig cfg = {
         .scalable_cap = c->scalable_cap, .snoop_control = c->sc, .pt = true,
         .aw_bits = 48, .host_can_block = c->host_can_block,
-        .flts = c->flts, .fs1gp = !c->no_fs1gp,
+        .flts = c->flts, .fs1gp = !c->no_fs1gp, .pasid_cap = c->pasid_mode,
     };
     const char *env;
     int i;
@@ -2474,7 +2655,9 @@ static void rt_start(Rt *rt, const Case *c, uint64_t seed)
     rt->seed = seed;
     rt->rnd = g_rand_new_with_seed_array((guint32[]) { seed, seed >> 32 },
                                          2);
-    rt->ndev = c->ndev;
+    rt->nfn = c->ndev;
+    rt->ndev = c->ndev * (1 + c->npasid);
+    g_assert_cmpint(rt->ndev, <=, MAX_REQ);
     rt->verbose = g_getenv("IOASID_RANDOM_VERBOSE") != NULL;
     env = g_getenv("IOASID_RANDOM_SKIP");
     for (i = 0; skip_classes[i]; i++) {
@@ -2500,12 +2683,14 @@ static void rt_start(Rt *rt, const Case *c, uint64_t seed)
         g_string_append_printf(args, "-object ioasid,id=" CTX_ID ",%s ",
                                c->ctxopts);
     }
-    g_string_append_printf(args, "-device intel-iommu,caching-mode=on%s%s%s%s",
+    g_string_append_printf(args, "-device intel-iommu,caching-mode=on%s%s%s"
+                           "%s%s",
                            c->scalable_cap ? ",x-scalable-mode=on" : "",
                            c->sc ? ",snoop-control=on" : "",
                            c->flts ? ",x-flts=on" : "",
-                           c->no_fs1gp ? ",fs1gp=off" : "");
-    for (i = 0; i < rt->ndev; i++) {
+                           c->no_fs1gp ? ",fs1gp=off" : "",
+                           c->pasid_mode ? ",x-pasid-mode=on" : "");
+    for (i = 0; i < rt->nfn; i++) {
         g_string_append_printf(args, " -device ioasid-vfio,id=dev%d,"
                                "addr=%02x.0%s%s", i, c->slot[i],
                                c->devopts[i] ? "," : "",
@@ -2513,24 +2698,43 @@ static void rt_start(Rt *rt, const Case *c, uint64_t seed)
     }
     rt->dev[0].d = qiov_start(args->str, c->slot[0]);
     rt->qts = rt->dev[0].d->qts;
-    for (i = 0; i < rt->ndev; i++) {
+    for (i = 0; i < rt->nfn; i++) {
         Dev *dev = &rt->dev[i];
 
         if (i) {
             dev->d = qiov_attach(rt->dev[0].d, c->slot[i]);
         }
         dev->path = g_strdup_printf("/machine/peripheral/dev%d", i);
+        dev->qom = dev->path;
+        dev->pasid = -1;
+        dev->fn = dev;
         dev->devfn = c->slot[i] << 3;
-        dev->dirty = g_array_new(false, false, sizeof(DirtySeg));
-        dev->dirty_dids = g_array_new(false, false, sizeof(uint16_t));
         dev->nosnoop_en = qiov_nosnoop_enabled(dev->d);
         g_assert_true(dev->nosnoop_en);     /* resets to 1 */
+        paths[i] = dev->path;
+        pasid_enable(rt, dev);
+    }
+    /* each device's PASID requesters after the devices */
+    for (i = rt->nfn; i < rt->ndev; i++) {
+        Dev *dev = &rt->dev[i];
+        Dev *fn = &rt->dev[(i - rt->nfn) / c->npasid];
+
+        dev->d = fn->d;
+        dev->fn = fn;
+        dev->qom = fn->path;
+        dev->pasid = req_pasid((i - rt->nfn) % c->npasid);
+        dev->path = g_strdup_printf("%s PASID %" PRId64, fn->path,
+                                    dev->pasid);
+        dev->devfn = fn->devfn;
+    }
+    for (i = 0; i < rt->ndev; i++) {
+        rt->dev[i].dirty = g_array_new(false, false, sizeof(DirtySeg));
+        rt->dev[i].dirty_dids = g_array_new(false, false, sizeof(uint16_t));
     }
 
     /* the identity templates, while translation is off */
-    qvtd_host_tables(rt->qts, CTX_ID, dev_paths(rt, paths), rt->ndev, ident,
-                     info, true);
-    for (i = 0; i < rt->ndev; i++) {
+    qvtd_host_tables(rt->qts, CTX_ID, paths, rt->nfn, ident, info, true);
+    for (i = 0; i < rt->nfn; i++) {
         g_assert(ident[i] && ident[i]->len);
         /* each device has its own IOASID */
         g_assert_true(i == 0 || info[i].ioasid != info[i - 1].ioasid);
@@ -2538,6 +2742,10 @@ static void rt_start(Rt *rt, const Case *c, uint64_t seed)
             .devfn = rt->dev[i].devfn, .enforce = info[i].enforce,
             .identity = ident[i],
         };
+    }
+    /* a PASID's IOASID is allocated as its device's: the same template */
+    for (i = rt->nfn; i < rt->ndev; i++) {
+        rt->dev[i].od = rt->dev[i].fn->od;
     }
 
     /* VT-d structures: two roots, two context tables, the pool */
@@ -2582,6 +2790,12 @@ static void rt_start(Rt *rt, const Case *c, uint64_t seed)
         op_sl_map(rt, &rt->dev[rnd(rt, rt->ndev)]);
     }
     op_te(rt, true);
+    for (i = 0; i < (int)c->pretouch && !rt->failed; i++) {
+        op_dma_dev(rt, &rt->dev[rt->nfn + i]);
+    }
+    if (c->pretouch) {
+        check(rt, "the first request of each PASID");
+    }
 }
 
 static void rt_stop(Rt *rt)
@@ -2590,7 +2804,7 @@ static void rt_stop(Rt *rt)
 
     qtest_remove_abrt_handler(rt);
     current_rt = NULL;
-    for (i = 1; i < rt->ndev; i++) {
+    for (i = 1; i < rt->nfn; i++) {
         qiov_free(rt->dev[i].d);
     }
     qiov_stop(rt->dev[0].d);
@@ -2599,7 +2813,9 @@ static void rt_stop(Rt *rt)
         Dev *dev = &rt->dev[i];
 
         g_free(dev->path);
-        g_array_free(dev->od.identity, true);
+        if (dev->pasid < 0) {
+            g_array_free(dev->od.identity, true);
+        }
         g_array_free(dev->expected, true);
         g_array_free(dev->dirty, true);
         g_array_free(dev->dirty_dids, true);
@@ -2643,18 +2859,23 @@ static void op_repair(Rt *rt, int i)
     e[1] = 0;
     write_entry(rt, K_CTX, ctx_entry(rt, 0, dev), e, 4);
     write_q(rt, K_PASID, dev->pdir, dev->ptab[0] | 1);
+    if (dev->pasid >= 64) {
+        write_q(rt, K_PASID, dev->pdir + 8, dev->ptab[1] | 1);
+    }
     home_pasid_entry(rt, i, e);
-    write_entry(rt, K_PASID, pasid_entry(dev, 0), e, 3);
+    write_entry(rt, K_PASID, pasid_entry(dev, dev->pasid < 0 ? 0 : dev->pasid),
+                e, 3);
 }
 
 static void rt_step(Rt *rt)
 {
     const Case *c = rt->c;
     Dev *dev;
-    int i = rnd(rt, rt->ndev);
+    int i = rnd(rt, rt->ndev), f;
     unsigned x;
 
     dev = &rt->dev[i];
+    f = dev->fn - rt->dev;
     if (!rt->te && chance(rt, 30)) {
         op_te(rt, true);
         return;
@@ -2679,9 +2900,9 @@ static void rt_step(Rt *rt)
         op_sl_chaos(rt);
     } else if (x < 365) {
         if (c->scalable) {
-            op_context_scalable(rt, i);
+            op_context_scalable(rt, f);
         } else {
-            op_context_legacy(rt, i);
+            op_context_legacy(rt, f);
         }
     } else if (x < 380) {
         op_root(rt);
@@ -2689,7 +2910,7 @@ static void rt_step(Rt *rt)
         if (!c->scalable) {
             op_sl_map(rt, dev);
         } else if (x < 400) {
-            op_pasid_dir(rt, i);
+            op_pasid_dir(rt, f);
         } else {
             op_pasid_entry(rt, i);
         }
@@ -3452,6 +3673,29 @@ static const Case cases[] = {
         .scalable_cap = true, .flts = true, .no_fs1gp = true, .sc = true,
         .qi = true, .ndev = 2, .slot = { 4, 0x11 }, .host_can_block = true,
         .platform_nosnoop = true, .steps = 400,
+    }, {
+        /* PASID-granular: each PASID its own requester and IOASID */
+        .name = "pasid-second-stage", .scalable = true, .scalable_cap = true,
+        .sc = true, .qi = true, .pasid_mode = true, .npasid = 2, .ndev = 2,
+        .slot = { 4, 5 }, .host_can_block = true, .platform_nosnoop = true,
+        .steps = 500,
+    }, {
+        .name = "pasid-first-stage", .scalable = true, .scalable_cap = true,
+        .flts = true, .sc = true, .qi = true, .pasid_mode = true,
+        .npasid = 3, .ndev = 1, .slot = { 4 }, .host_can_block = true,
+        .platform_nosnoop = true, .steps = 500,
+    }, {
+        .name = "pasid-first-stage-nosc", .scalable = true,
+        .scalable_cap = true, .flts = true, .qi = true, .pasid_mode = true,
+        .npasid = 2, .ndev = 1, .slot = { 4 }, .host_can_block = true,
+        .platform_nosnoop = true, .steps = 300,
+    }, {
+        /* one more PASID than the device may have in use */
+        .name = "pasid-limit", .scalable = true, .scalable_cap = true,
+        .sc = true, .qi = true, .pasid_mode = true, .shared = true,
+        .npasid = IOASID_VFIO_MAX_PASIDS + 2, .pretouch = 64, .ndev = 1,
+        .slot = { 4 }, .host_can_block = true, .platform_nosnoop = true,
+        .steps = 200,
     },
 };
 

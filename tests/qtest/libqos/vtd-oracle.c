@@ -17,7 +17,8 @@
  *    the relay built while TE was off).
  *  - Otherwise root entry -> context entry (legacy) or root entry ->
  *    scalable context entry -> PASID directory entry -> PASID entry of
- *    RID_PASID (scalable), then the second-level tables (or, with
+ *    RID_PASID (scalable), or of the request's PASID for a request with
+ *    PASID, then the second-level tables (or, with
  *    x-flts=on, the first-stage tables: PGTT=1; PGTT=2 is then not
  *    supported).  Anything not present, in a page that is not guest
  *    memory, with a reserved bit set or an unsupported type, address
@@ -34,13 +35,19 @@
  *    Table index 256-511 at level 4 is the upper canonical half: its
  *    IOVAs are sign-extended.  First-stage leaves have no SNP; PGSNP
  *    alone forces snooping.
+ *  - Requests with PASID (x-pasid-mode=on, ECAP.PASID) are translated in
+ *    scalable mode only: with translation off, in legacy mode, or without
+ *    ECAP.PASID they get nothing (the device faults, and its PASID is not
+ *    attached for long); the PASID must be below the directory's size
+ *    (PDTS).  Pass-through gives them guest RAM 1:1 as it does RID_PASID.
  *  - The relay (the product contract): a leaf, or the part of it on one
  *    side of the interrupt window, becomes a host mapping only if its
  *    target lies in one RAM range of the identity template; write is
  *    dropped on read-only RAM (ROM); block-nosnoop is set when the IOASID
  *    enforces snoop, or when the vIOMMU has Snoop Control, the leaf has
  *    SNP or the PASID entry PGSNP, and the host can block.  The interrupt
- *    window is never mapped.
+ *    window is never mapped for requests without PASID; a request with
+ *    PASID is translated there like anywhere else (VT-d 3.x 3.14).
  *
  * Invariants of every list this file returns: sorted by IOVA, disjoint,
  * and normalised (neighbours that continue each other, in IOVA and in
@@ -293,7 +300,8 @@ static bool legacy_context(QVtdOracle *o, uint8_t devfn, QVtdDevState *st)
  * Scalable mode: root entry (9.2), scalable-mode context entry (9.4),
  * PASID directory entry (9.5) and PASID entry (9.6) of RID_PASID.
  */
-static bool scalable_context(QVtdOracle *o, uint8_t devfn, QVtdDevState *st)
+static bool scalable_context(QVtdOracle *o, uint8_t devfn, int64_t req_pasid,
+                             QVtdDevState *st)
 {
     uint64_t haw = haw_mask(o);
     uint64_t root = o->rtaddr & haw & ~(PG - 1);
@@ -322,13 +330,15 @@ static bool scalable_context(QVtdOracle *o, uint8_t devfn, QVtdDevState *st)
         ce[2] || ce[3]) {
         return blocked(st, "context entry reserved bits");
     }
-    pasid = ce[1] & 0xfffff;
+    pasid = req_pasid < 0 ? ce[1] & 0xfffff : req_pasid;
     pdts = (ce[0] >> 9) & 7;
     st->pasid = pasid;
     /* the directory has 2^(PDTS + 7) entries of 64 PASIDs each */
-    if ((o->cfg.strict & QVTD_STRICT_PDTS) &&
+    if ((req_pasid >= 0 || (o->cfg.strict & QVTD_STRICT_PDTS)) &&
         (pasid >> 6) >= (1u << (pdts + 7))) {
-        return blocked(st, "RID_PASID beyond the PASID directory (PDTS)");
+        return blocked(st, req_pasid < 0 ? "RID_PASID beyond the PASID "
+                       "directory (PDTS)" : "PASID beyond the PASID directory "
+                       "(PDTS)");
     }
     if (!oracle_read(o, (ce[0] & haw & ~(PG - 1)) + 8 * (pasid >> 6), &de,
                      1)) {
@@ -413,6 +423,7 @@ typedef struct Walk {
     GArray *out;
     bool snp_ok;                /* SNP is not reserved in leaves */
     bool fs;                    /* first-stage tables, not second-level */
+    bool with_pasid;            /* a request with PASID: no MSI window */
 } Walk;
 
 typedef struct WalkCost {
@@ -552,13 +563,17 @@ static void emit_part(Walk *w, uint64_t iova, uint64_t size, uint64_t addr,
     g_array_append_val(w->out, m);
 }
 
-/* A leaf: the interrupt window is carved out of it */
+/*
+ * A leaf: the interrupt window is carved out of it, for requests without
+ * PASID; requests with PASID in that range are translated like any other
+ * (VT-d 3.x 3.14)
+ */
 static void emit(Walk *w, uint64_t iova, uint64_t size, uint64_t addr,
                  bool r, bool wr, bool snp)
 {
     uint64_t last = iova + size - 1;
 
-    if (iova > QVTD_MSI_LAST || last < QVTD_MSI_FIRST) {
+    if (w->with_pasid || iova > QVTD_MSI_LAST || last < QVTD_MSI_FIRST) {
         emit_part(w, iova, size, addr, r, wr, snp);
         return;
     }
@@ -644,7 +659,7 @@ static GArray *maps_copy(const GArray *maps)
  * For second-level translation, also the cost of the walk; false if over
  * the budget.  @w gets what a walk needs.
  */
-static bool oracle_find(QVtdOracle *o, const QVtdDevice *dev,
+static bool oracle_find(QVtdOracle *o, const QVtdDevice *dev, int64_t pasid,
                         uint64_t rtaddr, QVtdDevState *st, Walk *w)
 {
     bool scalable = o->cfg.scalable_cap && (rtaddr & RTADDR_SMT);
@@ -653,10 +668,16 @@ static bool oracle_find(QVtdOracle *o, const QVtdDevice *dev,
     bool found;
 
     *st = (QVtdDevState) { .mode = QVTD_MODE_OFF };
-    *w = (Walk) { .o = o, .dev = dev, .st = st };
+    *w = (Walk) { .o = o, .dev = dev, .st = st, .with_pasid = pasid >= 0 };
     o->rtaddr = rtaddr;
-    found = scalable ? scalable_context(o, dev->devfn, st)
-                     : legacy_context(o, dev->devfn, st);
+    if (pasid >= 0 && !scalable) {
+        /* nothing to walk: the request is blocked, which is a result */
+        found = blocked(st, "request with PASID in legacy mode");
+    } else if (scalable) {
+        found = scalable_context(o, dev->devfn, pasid, st);
+    } else {
+        found = legacy_context(o, dev->devfn, st);
+    }
     o->rtaddr = saved;
     if (found && st->mode == QVTD_MODE_FS) {
         w->fs = true;
@@ -703,13 +724,29 @@ bool qvtd_oracle_table_within_budget(QVtdOracle *o, uint64_t table,
 GArray *qvtd_oracle_expected(QVtdOracle *o, const QVtdDevice *dev,
                              QVtdDevState *st)
 {
+    return qvtd_oracle_expected_pasid(o, dev, -1, st);
+}
+
+GArray *qvtd_oracle_expected_pasid(QVtdOracle *o, const QVtdDevice *dev,
+                                   int64_t pasid, QVtdDevState *st)
+{
     Walk w;
 
+    if (pasid >= 0 && !o->cfg.pasid_cap) {
+        *st = (QVtdDevState) { .pasid = pasid };
+        blocked(st, "request with PASID without ECAP.PASID");
+        return maps_new();
+    }
     if (!(qtest_readl(o->qts, QVTD_BASE + REG_GSTS) & GSTS_TES)) {
         *st = (QVtdDevState) { .mode = QVTD_MODE_OFF };
+        if (pasid >= 0) {
+            st->pasid = pasid;
+            blocked(st, "request with PASID while translation is off");
+            return maps_new();
+        }
         return maps_copy(dev->identity);
     }
-    if (!oracle_find(o, dev, o->rtaddr, st, &w)) {
+    if (!oracle_find(o, dev, pasid, o->rtaddr, st, &w)) {
         return NULL;
     }
     switch (st->mode) {
@@ -1026,6 +1063,31 @@ void qvtd_host_tables(QTestState *qts, const char *ctx, const char **paths,
                       unsigned n, GArray **maps, QVtdHostSpace *info,
                       bool raw)
 {
+    qvtd_host_tables_pasid(qts, ctx, paths, NULL, n, maps, info, raw);
+}
+
+/* Whether @space has @path attached for its requests with @pasid */
+static bool space_attaches(QDict *space, const char *path, int64_t pasid)
+{
+    QListEntry *e;
+
+    QLIST_FOREACH_ENTRY(qdict_get_qlist(space, "attachments"), e) {
+        QDict *a = qobject_to(QDict, qlist_entry_obj(e));
+        int64_t p = qdict_haskey(a, "pasid") ?
+                    (int64_t)qdict_get_u64(a, "pasid") : -1;
+
+        if (p == pasid && !strcmp(qdict_get_str(a, "device"), path)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void qvtd_host_tables_pasid(QTestState *qts, const char *ctx,
+                            const char **paths, const int64_t *pasids,
+                            unsigned n, GArray **maps, QVtdHostSpace *info,
+                            bool raw)
+{
     QDict *resp = qtest_qmp(qts, "{ 'execute': 'query-ioasid' }");
     QList *ctxs = qdict_get_qlist(resp, "return");
     QListEntry *e, *s;
@@ -1043,10 +1105,10 @@ void qvtd_host_tables(QTestState *qts, const char *ctx, const char **paths,
         }
         QLIST_FOREACH_ENTRY(qdict_get_qlist(c, "ioasids"), s) {
             QDict *space = qobject_to(QDict, qlist_entry_obj(s));
-            QList *devs = qdict_get_qlist(space, "devices");
 
             for (i = 0; i < n; i++) {
-                if (!qiov_qlist_has_str(devs, paths[i])) {
+                if (!space_attaches(space, paths[i],
+                                    pasids ? pasids[i] : -1)) {
                     continue;
                 }
                 g_assert_null(maps[i]);

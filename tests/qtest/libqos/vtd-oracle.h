@@ -44,6 +44,7 @@ typedef struct QVtdConfig {
     bool fs1gp;                 /* CAP.FS1GP: first-stage 1 GiB leaves */
     unsigned aw_bits;           /* aw-bits (host address width) */
     bool host_can_block;        /* the ioasid context can block no-snoop */
+    bool pasid_cap;             /* x-pasid-mode=on (ECAP.PASID) */
     /*
      * QVTD_STRICT_*: also treat as reserved what the VT-d specification
      * reserves but QEMU 10.0 does not check.
@@ -121,6 +122,9 @@ void qvtd_oracle_begin(QVtdOracle *o);
  */
 GArray *qvtd_oracle_expected(QVtdOracle *o, const QVtdDevice *dev,
                              QVtdDevState *st);
+/* The same for @dev's requests with @pasid (-1: without PASID) */
+GArray *qvtd_oracle_expected_pasid(QVtdOracle *o, const QVtdDevice *dev,
+                                   int64_t pasid, QVtdDevState *st);
 /*
  * Whether a walk of table @table of @levels levels stays within the
  * budget: for a test that must not build tables QEMU would take too long
@@ -165,6 +169,15 @@ typedef struct QVtdHostSpace {
     uint64_t quota_refused;
 } QVtdHostSpace;
 
+/*
+ * The same as qvtd_host_tables() for the requests of @paths[i] with
+ * @pasids[i] (-1: without PASID): the IOASID attached to that (device,
+ * PASID), or NULL.
+ */
+void qvtd_host_tables_pasid(QTestState *qts, const char *ctx,
+                            const char **paths, const int64_t *pasids,
+                            unsigned n, GArray **maps, QVtdHostSpace *info,
+                            bool raw);
 /*
  * The host tables of the devices at QOM paths @paths[0..n-1] (context
  * @ctx) from one query-ioasid: normalised QVtdMap lists in @maps[], and
