@@ -829,7 +829,7 @@ void hmp_info_ioasid(Monitor *mon, const QDict *qdict)
         for (s = ctx->ioasids; s; s = s->next) {
             IoasidSpaceInfo *sp = s->value;
             IoasidMappingInfoList *m;
-            strList *d;
+            IoasidAttachmentInfoList *a;
 
             monitor_printf(mon, "  ioasid %u: enforce-snoop=%s mappings=%"
                            PRIu64 " map-calls=%" PRIu64 " unmap-calls=%"
@@ -842,8 +842,12 @@ void hmp_info_ioasid(Monitor *mon, const QDict *qdict)
                            sp->has_translation ? " mirrors=" : "",
                            sp->has_translation ?
                            IoasidGuestTranslation_str(sp->translation) : "");
-            for (d = sp->devices; d; d = d->next) {
-                monitor_printf(mon, "    device %s\n", d->value);
+            for (a = sp->attachments; a; a = a->next) {
+                monitor_printf(mon, "    device %s", a->value->device);
+                if (a->value->has_pasid) {
+                    monitor_printf(mon, " pasid %" PRIu32, a->value->pasid);
+                }
+                monitor_printf(mon, "\n");
             }
             for (m = sp->mappings; m; m = m->next) {
                 IoasidMappingInfo *mi = m->value;

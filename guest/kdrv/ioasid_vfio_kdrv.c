@@ -47,6 +47,22 @@
  *                   snooped, so the data is correct, and the WBINVDs are
  *                   ignored by the platform (the VM is not noncoherent)
  *
+ * With pasid=1 it runs instead the PASID mode: the device's requests with
+ * two PASIDs, each attached to a paging domain of its own
+ * (iommu_paging_domain_alloc(), iommu_attach_device_pasid()), the first
+ * one made cache-coherent (the domain's enforce_cache_coherency, as VFIO
+ * and iommufd call it, where the IOMMU can: ECAP.SC) before anything is
+ * mapped.  Both domains map the same IOVAs to pages of their own; one
+ * no-snoop copy per PASID (PASID register, CMD.NOSNOOP), data checked:
+ *   ioasid-kdrv: pasid-setup pasid_a=<n> pasid_b=<n> coherent_a=<0|1>
+ *       pasid_enabled=<0|1> ok=<0|1>
+ *   ioasid-kdrv: step=pasid-a pasid=<n> coherent=<0|1> status=0x..
+ *       ok=<data correct> nosnoop_bytes=<delta>
+ *   ioasid-kdrv: step=pasid-b ...
+ * At remove it detaches both PASIDs and frees the domains.  Linux before
+ * 6.11 (iommu_paging_domain_alloc(); iommu_attach_device_pasid() itself
+ * came in 6.2) says "ioasid-kdrv: pasid unsupported".
+ *
  * Register contract: docs/specs/ioasid-vfio.rst (qemu-ioasid).
  *
  * Copyright (c) 2026 The qemu-ioasid authors
@@ -60,6 +76,8 @@
 #include <linux/iommu.h>
 #include <linux/ktime.h>
 #include <linux/string.h>
+#include <linux/version.h>
+#include <linux/pci-ats.h>
 #include <asm/cacheflush.h>
 #include <asm/smp.h>
 
@@ -71,6 +89,8 @@
 #define REG_STATUS          0x20
 #define REG_PATTERN         0x24
 #define REG_NOSNOOP_BYTES   0x30
+#define REG_PASID           0x38
+#define PASID_VALID         (1u << 31)
 
 #define CMD_START           (1u << 0)
 #define CMD_OP_FILL         (1u << 1)
@@ -98,6 +118,9 @@ module_param(maint, charp, 0444);
 MODULE_PARM_DESC(maint, "one no-snoop copy with this cache maintenance: "
                  "clflush, wbinvd, none (wrong on purpose), wbinvd-snooped "
                  "(Enable No Snoop cleared)");
+static bool pasid;
+module_param(pasid, bool, 0444);
+MODULE_PARM_DESC(pasid, "DMA with two PASIDs, each in a domain of its own");
 
 static u32 run(__iomem void *bar, u32 cmd, dma_addr_t src, dma_addr_t dst,
                u32 len)
@@ -337,6 +360,184 @@ static int kdrv_maint(struct pci_dev *pdev, __iomem void *bar,
     return 0;
 }
 
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
+/* The same IOVAs in both PASIDs' domains, each mapping pages of its own */
+#define PASID_IOVA_SRC      0x10000000UL
+#define PASID_IOVA_DST      0x10001000UL
+
+struct kdrv_pasid_space {
+    struct iommu_domain *dom;
+    ioasid_t pasid;
+    bool attached;
+    bool coherent;
+    struct page *src, *dst;
+};
+
+struct kdrv_pasid_state {
+    struct kdrv_pasid_space sp[2];
+};
+
+static void kdrv_pasid_teardown(struct pci_dev *pdev,
+                                struct kdrv_pasid_state *st)
+{
+    int i;
+
+    for (i = 0; i < 2; i++) {
+        struct kdrv_pasid_space *sp = &st->sp[i];
+
+        if (sp->attached) {
+            iommu_detach_device_pasid(sp->dom, &pdev->dev, sp->pasid);
+        }
+        if (sp->pasid != IOMMU_PASID_INVALID) {
+            iommu_free_global_pasid(sp->pasid);
+        }
+        if (sp->dom) {
+            iommu_domain_free(sp->dom);
+        }
+        if (sp->src) {
+            __free_page(sp->src);
+        }
+        if (sp->dst) {
+            __free_page(sp->dst);
+        }
+    }
+    kfree(st);
+}
+
+/*
+ * One space: a paging domain, coherent if @coherent and the IOMMU can
+ * enforce it (before anything is mapped, as VFIO and iommufd do), its
+ * pages mapped at the PASID IOVAs, a PASID attached to it.
+ */
+static int kdrv_pasid_space(struct pci_dev *pdev, struct kdrv_pasid_space *sp,
+                            bool coherent)
+{
+    struct device *dev = &pdev->dev;
+    int ret;
+
+    sp->pasid = IOMMU_PASID_INVALID;
+    sp->dom = iommu_paging_domain_alloc(dev);
+    if (IS_ERR(sp->dom)) {
+        ret = PTR_ERR(sp->dom);
+        sp->dom = NULL;
+        return ret;
+    }
+    if (coherent && device_iommu_capable(dev,
+                                         IOMMU_CAP_ENFORCE_CACHE_COHERENCY) &&
+        sp->dom->ops->enforce_cache_coherency) {
+        sp->coherent = sp->dom->ops->enforce_cache_coherency(sp->dom);
+    }
+    sp->src = alloc_page(GFP_KERNEL | __GFP_ZERO);
+    sp->dst = alloc_page(GFP_KERNEL | __GFP_ZERO);
+    if (!sp->src || !sp->dst) {
+        return -ENOMEM;
+    }
+    ret = iommu_map(sp->dom, PASID_IOVA_SRC, page_to_phys(sp->src), PAGE_SIZE,
+                    IOMMU_READ | IOMMU_WRITE, GFP_KERNEL);
+    if (ret) {
+        return ret;
+    }
+    ret = iommu_map(sp->dom, PASID_IOVA_DST, page_to_phys(sp->dst), PAGE_SIZE,
+                    IOMMU_READ | IOMMU_WRITE, GFP_KERNEL);
+    if (ret) {
+        return ret;
+    }
+    sp->pasid = iommu_alloc_global_pasid(dev);
+    if (sp->pasid == IOMMU_PASID_INVALID) {
+        return -ENOSPC;
+    }
+    ret = iommu_attach_device_pasid(sp->dom, dev, sp->pasid, NULL);
+    if (ret) {
+        return ret;
+    }
+    sp->attached = true;
+    return 0;
+}
+
+/* One no-snoop copy in @sp's address space, checked */
+static void kdrv_pasid_copy(__iomem void *bar, struct kdrv_pasid_space *sp,
+                            const char *step, u8 seed)
+{
+    u8 *src = page_address(sp->src), *dst = page_address(sp->dst);
+    u64 before = lo_hi_readq(bar + REG_NOSNOOP_BYTES);
+    u32 status;
+    int i;
+
+    for (i = 0; i < PAGE_SIZE; i++) {
+        src[i] = i * 13 + seed;
+    }
+    memset(dst, 0, PAGE_SIZE);
+    clflush_cache_range(src, PAGE_SIZE);
+    clflush_cache_range(dst, PAGE_SIZE);
+    writel(PASID_VALID | sp->pasid, bar + REG_PASID);
+    status = run(bar, CMD_NOSNOOP, PASID_IOVA_SRC, PASID_IOVA_DST, PAGE_SIZE);
+    writel(0, bar + REG_PASID);
+    clflush_cache_range(dst, PAGE_SIZE);
+    pr_info("ioasid-kdrv: step=%s pasid=%u coherent=%d status=0x%x ok=%d "
+            "nosnoop_bytes=%llu\n", step, sp->pasid, sp->coherent, status,
+            status == STATUS_DONE && !memcmp(src, dst, PAGE_SIZE),
+            (unsigned long long)(lo_hi_readq(bar + REG_NOSNOOP_BYTES) -
+                                 before));
+}
+
+static int kdrv_pasid(struct pci_dev *pdev, __iomem void *bar)
+{
+    struct kdrv_pasid_state *st = kzalloc(sizeof(*st), GFP_KERNEL);
+    int ret = 0, i;
+
+    if (!st) {
+        return -ENOMEM;
+    }
+    for (i = 0; i < 2; i++) {
+        st->sp[i].pasid = IOMMU_PASID_INVALID;
+    }
+    /* the IOMMU driver enables PASID at probe where it can */
+    if (!pdev->pasid_enabled) {
+        ret = pci_enable_pasid(pdev, 0);
+    }
+    if (!ret) {
+        ret = kdrv_pasid_space(pdev, &st->sp[0], true);
+    }
+    if (!ret) {
+        ret = kdrv_pasid_space(pdev, &st->sp[1], false);
+    }
+    pr_info("ioasid-kdrv: pasid-setup pasid_a=%u pasid_b=%u coherent_a=%d "
+            "pasid_enabled=%d ret=%d ok=%d\n", st->sp[0].pasid,
+            st->sp[1].pasid, st->sp[0].coherent, pdev->pasid_enabled, ret,
+            !ret);
+    if (ret) {
+        kdrv_pasid_teardown(pdev, st);
+        return 0;
+    }
+    pcie_capability_set_word(pdev, PCI_EXP_DEVCTL, PCI_EXP_DEVCTL_NOSNOOP_EN);
+    kdrv_pasid_copy(bar, &st->sp[0], "pasid-a", 0xa5);
+    kdrv_pasid_copy(bar, &st->sp[1], "pasid-b", 0x5b);
+    pci_set_drvdata(pdev, st);
+    return 0;
+}
+
+static void kdrv_remove(struct pci_dev *pdev)
+{
+    struct kdrv_pasid_state *st = pci_get_drvdata(pdev);
+
+    if (st) {
+        kdrv_pasid_teardown(pdev, st);
+        pr_info("ioasid-kdrv: pasid-removed ok=1\n");
+    }
+}
+#else
+static int kdrv_pasid(struct pci_dev *pdev, __iomem void *bar)
+{
+    pr_info("ioasid-kdrv: pasid unsupported (Linux before 6.11: no "
+            "iommu_paging_domain_alloc)\n");
+    return 0;
+}
+
+static void kdrv_remove(struct pci_dev *pdev)
+{
+}
+#endif
+
 static int kdrv_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
     dma_addr_t src_dma, dst_dma;
@@ -361,6 +562,9 @@ static int kdrv_probe(struct pci_dev *pdev, const struct pci_device_id *id)
     pr_info("ioasid-kdrv: probe id=0x%x\n", readl(bar + REG_ID));
     if (bench) {
         return kdrv_bench(pdev);
+    }
+    if (pasid) {
+        return kdrv_pasid(pdev, bar);
     }
     if (maint) {
         for (i = 0; i < ARRAY_SIZE(maint_names); i++) {
@@ -414,6 +618,7 @@ static struct pci_driver kdrv_driver = {
     .name = "ioasid_vfio_kdrv",
     .id_table = kdrv_ids,
     .probe = kdrv_probe,
+    .remove = kdrv_remove,
 };
 module_pci_driver(kdrv_driver);
 

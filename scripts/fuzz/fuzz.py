@@ -53,11 +53,23 @@ CONFIGS = collections.OrderedDict([
     ('scalable-fs', '-M q35 -nodefaults '
      '-device intel-iommu,caching-mode=on,snoop-control=on,'
      'x-scalable-mode=on,x-flts=on ' + DEVICE),
+    # requests with PASID: each PASID its own address space and IOASID
+    ('scalable-pasid', '-M q35 -nodefaults '
+     '-device intel-iommu,caching-mode=on,snoop-control=on,'
+     'x-scalable-mode=on,x-pasid-mode=on ' + DEVICE),
 ])
 # The table format each configuration's seeds program
 MODES = {'legacy': 'legacy', 'legacy-strict': 'legacy',
-         'scalable': 'scalable', 'scalable-fs': 'fs'}
+         'scalable': 'scalable', 'scalable-fs': 'fs',
+         'scalable-pasid': 'pasid'}
 OBJECTS = 'intel-iommu* ioasid*'
+# PASID Enable is in extended configuration space, reached through PCIe
+# ECAM only, which the q35 MCH's PCIEXBAR enables (firmware's job): the
+# PASID configuration also lets the fuzzer at the host bridge's
+# configuration ports and the ECAM window
+CONFIG_OBJECTS = {
+    'scalable-pasid': OBJECTS + ' pci-conf-* pcie-mmcfg-mmio*',
+}
 
 # ---------------------------------------------------------------------------
 # Seeds.  Starting from nothing, the fuzzer rarely gets as far as a
@@ -76,7 +88,7 @@ OBJECTS = 'intel-iommu* ioasid*'
 # 0: root, context (PASID directory, PASID entry), three page-table levels.
 # ---------------------------------------------------------------------------
 SEPARATOR = b'FUZZ'
-OP_WRITE, OP_ADD_DMA_PATTERN = 3, 7
+OP_OUT, OP_WRITE, OP_ADD_DMA_PATTERN = 1, 3, 7
 # MMIO region index: generic-fuzz counts the matched regions in address
 # order; ioasid-vfio's BAR0 (libqos maps it at 0xe0000000) comes first
 BAR0, VTD = 0, 1
@@ -95,6 +107,13 @@ SL_R_W, SL_SNP = 3, 1 << 11
 FS_P_RW_US = 7                          # first-stage present, R/W, U/S
 # ioasid-vfio (docs/specs/ioasid-vfio.rst)
 DEV_DST, DEV_LEN, DEV_CMD, DEV_PATTERN = 0x10, 0x18, 0x1c, 0x24
+DEV_PASID, PASID_VALID = 0x38, 1 << 31
+DEV_DEVFN, PASID_CTRL = 4 << 3, 0x106   # PASID capability at 0x100
+# With ECAM on, the MMIO regions in address order: ECAM, BAR0, VT-d; the
+# PIO regions: the host bridge's 0xcf8 (index) and 0xcfc (data) ports
+ECAM_BASE = 0xb0000000
+PIO_CONF_IDX, PIO_CONF_DATA = 0, 1
+ECAM, BAR0_ECAM, VTD_ECAM = 0, 1, 2
 CMD_START, CMD_FILL, CMD_NOSNOOP = 1, 1 << 1, 1 << 8
 
 # Guest-physical addresses of the tables (all below -m 512M)
@@ -110,6 +129,12 @@ def op_write(base, offset, value, size):
         offset.to_bytes(4, 'little') + value.to_bytes(8, 'little')
 
 
+def op_out(base, offset, value, size):
+    # struct { uint8_t size, base; uint16_t offset; uint32_t value; }
+    return bytes([OP_OUT, SIZE[size], base]) + \
+        offset.to_bytes(2, 'little') + value.to_bytes(4, 'little')
+
+
 def op_pattern(*qwords):
     # struct { uint8_t index, stride; } then the pattern's bytes
     return bytes([OP_ADD_DMA_PATTERN, 0, 0]) + \
@@ -120,6 +145,8 @@ def seed_inputs(config):
     """{name: bytes}: inputs that get the vIOMMU translating IOVA 0 for the
     device and run its DMA engine there."""
     mode = MODES[config]
+    if mode == 'pasid':
+        return pasid_seed_inputs()
 
     def tables(snp):
         # one pattern per entry read: ... L3 -> L2 -> L1 -> 4 KiB leaf
@@ -189,6 +216,55 @@ def seed_inputs(config):
     }
 
 
+def pasid_seed_inputs():
+    """Inputs that get the device's requests with PASID 1 translated:
+    ECAM on (MCH PCIEXBAR, bus 0 device 0 register 0x60), PASID Enable,
+    translation on, one PASID entry (second stage, DID 2, PGSNP as asked)
+    and its tables, a page-selective PASID-based invalidation, then DMA
+    with the PASID register set."""
+    ecam = [op_out(PIO_CONF_IDX, 0, 0x80000060, 4),
+            op_out(PIO_CONF_DATA, 0, ECAM_BASE | 1, 4),
+            op_write(ECAM, (DEV_DEVFN << 12) | PASID_CTRL, 1, 2)]
+    enable = [op_write(VTD_ECAM, RTADDR, ROOT | RTADDR_SMT, 8),
+              op_write(VTD_ECAM, GCMD, GCMD_SRTP, 4),
+              op_write(VTD_ECAM, GCMD, GCMD_TE, 4)]
+
+    def tables(snp, pgtt):
+        # root, context (PASID directory), PASID directory entry, PASID 1's
+        # entry (PGTT 2: second stage, AW 39; 4: pass-through), then the
+        # three second-stage levels down to a 4 KiB leaf
+        return [op_pattern(CTX | 1, 0),
+                op_pattern(PASIDDIR | 1, 0, 0, 0),
+                op_pattern(PASIDT | 1),
+                op_pattern(L3 | (pgtt << 6) | (1 << 2) | 1,
+                           ((1 << 24) if snp else 0) | 2, 0, 0, 0, 0, 0, 0),
+                op_pattern(L2 | SL_R_W), op_pattern(L1 | SL_R_W),
+                op_pattern(PAGE | SL_R_W | (SL_SNP if snp else 0))]
+
+    dma = [op_write(BAR0_ECAM, DEV_PASID, PASID_VALID | 1, 4),
+           op_write(BAR0_ECAM, DEV_DST, 0, 8),
+           op_write(BAR0_ECAM, DEV_LEN, 0x1000, 4),
+           op_write(BAR0_ECAM, DEV_PATTERN, 0x5a5a5a5a, 4),
+           op_write(BAR0_ECAM, DEV_CMD, CMD_START | CMD_FILL | CMD_NOSNOOP,
+                    4)]
+    # PASID-based IOTLB, page-selective in PASID 1 of domain 2
+    desc = [6 | (3 << 4) | (2 << 16) | (1 << 32), 0, 0, 0]
+    qi = [op_write(VTD_ECAM, IQA, QUEUE | IQA_DW, 8),
+          op_write(VTD_ECAM, GCMD, GCMD_TE | GCMD_QIE, 4),
+          op_pattern(*desc)] + tables(True, 2) + \
+        [op_write(VTD_ECAM, IQT, 32, 8)]
+    return {
+        # the first request attaches the PASID: the relay replays its tables
+        'seed-pasid-snoop': SEPARATOR.join(ecam + enable + tables(True, 2) +
+                                           dma),
+        'seed-pasid-nosnoop': SEPARATOR.join(ecam + enable +
+                                             tables(False, 2) + dma),
+        'seed-pasid-pt': SEPARATOR.join(ecam + enable + tables(False, 4) +
+                                        dma),
+        'seed-pasid-qi': SEPARATOR.join(ecam + enable + dma + qi + dma),
+    }
+
+
 def write_seeds(corpus, config):
     for name, data in seed_inputs(config).items():
         path = os.path.join(corpus, name)
@@ -224,7 +300,7 @@ def fuzz_env(p, config, extra=None):
     env = dict(os.environ)
     env.update({
         'QEMU_FUZZ_ARGS': firmware_args(p) + ' ' + CONFIGS[config],
-        'QEMU_FUZZ_OBJECTS': OBJECTS,
+        'QEMU_FUZZ_OBJECTS': CONFIG_OBJECTS.get(config, OBJECTS),
         # As QEMU's predefined configs do: fill each DMA range once between
         # two commands, so that a crash replays as a plain qtest trace.
         'QEMU_AVOID_DOUBLE_FETCH': '1',

@@ -18,6 +18,13 @@ first-stage tables without invalidating (the device's first access walks
 them), and its VFIO asks for snoop control with the PASID entry's PGSNP,
 not with SNP bits.
 
+In the scalable modes (scalable, fs) the vIOMMU also takes requests with
+PASID (x-pasid-mode=on), and the guest adds the kernel driver's PASID mode
+(phases pasid, pasid-removed): two PASIDs of the device in two domains of
+their own, the first made coherent; the host side must show two more
+IOASIDs, attached with those PASIDs, each with its own block-nosnoop.
+Linux 6.1 cannot (no iommu_attach_device_pasid()): the driver says so.
+
 Used by `make run` (one boot, verbose) and by the guest matrix of
 `make check` (scripts/guest/matrix.sh).  With --bench (`make bench`) the
 guest instead times the DMA API's map/unmap loop on ioasid-vfio and on
@@ -62,6 +69,9 @@ BENCH_RATIO_MAX = 50
 # The phases of a boot, and those the strict cache model adds after
 # kdrv-removed
 PHASES = ['boot', 'kdrv', 'kdrv-removed', 'udrv', 'udrv-nosnoop-off', 'done']
+PASID_PHASES = ['pasid', 'pasid-removed']
+# The kernel driver's PASID mode maps these IOVAs in both domains
+PASID_IOVAS = (0x10000000, 0x10001000)
 MAINT_MODES = ['clflush', 'wbinvd', 'none', 'wbinvd-snooped']
 STRICT_PHASES = ['maint-' + m for m in MAINT_MODES] + ['maint-removed']
 LINES = 65536 // 64
@@ -79,6 +89,8 @@ class Run:
         self.strict = args.cache_model == 'strict'
         self.caught = None          # the skipped maintenance, as caught
         self.wbinvd_ignored = None  # WBINVDs ignored, Enable No Snoop clear
+        # requests with PASID: the scalable modes
+        self.pasid = args.mode != 'legacy' and not args.bench
 
     def check(self, what, cond):
         if cond:
@@ -96,12 +108,18 @@ class Run:
     def qmp_cmd(self, cmd):
         return self.qmp.cmd(cmd)
 
-    def host_state(self):
-        space = None
+    def spaces(self):
+        """{pasid or None: the IOASID the device is attached to with it}"""
+        out = {}
         for ctx in self.qmp_cmd('query-ioasid'):
             for s in ctx['ioasids']:
-                if DEV in s['devices']:
-                    space = s
+                for a in s.get('attachments', []):
+                    if a['device'] == DEV:
+                        out[a.get('pasid')] = s
+        return out
+
+    def host_state(self):
+        space = self.spaces().get(None)
         nc = self.qmp_cmd('query-noncoherent-dma')
         dev = [d for d in nc['devices'] if d['device'] == DEV][0]
         return space, nc, dev
@@ -153,10 +171,13 @@ class Run:
             return
         m = re.match(r'ioasid-(kdrv|udrv): (.*)', line)
         if m:
-            fields = dict(kv.split('=', 1) for kv in m.group(2).split()
-                          if '=' in kv)
+            words = m.group(2).split()
+            fields = dict(kv.split('=', 1) for kv in words if '=' in kv)
             if 'step' in fields:
                 self.guest['%s/%s' % (m.group(1), fields['step'])] = fields
+            elif words and '=' not in words[0]:
+                # "pasid-setup k=v ...", "pasid unsupported (...)"
+                self.guest['%s/%s' % (m.group(1), words[0])] = fields
             else:
                 for k, v in fields.items():
                     self.guest['%s/%s' % (m.group(1), k)] = v
@@ -302,6 +323,16 @@ class Run:
                            c['clflush'] + c['clflushopt'] > 0 and
                            not c['pending-lines'] and not c['stale-reads']
                            and not c['lost-writes'])
+        elif name == 'pasid':
+            self.pasid_phase(nc, dev)
+        elif name == 'pasid-removed':
+            left = [p for p in self.spaces() if p is not None]
+            self.say('    host: IOASIDs attached with a PASID: %s' % left)
+            self.check('guest: the driver detached its PASIDs',
+                       self.guest.get('kdrv/pasid-removed', {}).get('ok') ==
+                       '1' or 'kdrv/pasid' in self.guest)
+            self.check('host: no IOASID is attached with a PASID any more',
+                       not left)
         elif name.startswith('maint-') and name != 'maint-removed':
             self.maint_phase(name[len('maint-'):], nc, dev)
         elif name == 'udrv':
@@ -372,6 +403,87 @@ class Run:
         if self.strict:
             # each phase's counters count what happened since the last one
             self.qmp_cmd('ioasid-cache-model-reset-counters')
+
+    def pasid_phase(self, nc, dev):
+        """The kernel driver's two PASIDs, from both sides"""
+        sc = self.args.sc == 'on'
+        if 'kdrv/pasid' in self.guest:
+            # "pasid unsupported": a kernel without the API
+            self.say('    guest: kdrv pasid unsupported')
+            self.check('guest: only Linux before 6.11 lacks the PASID API '
+                       '(this is %s)' % self.abi, self.abi.startswith('6.1.'))
+            return
+        setup = self.guest.get('kdrv/pasid-setup', {})
+        a = self.guest.get('kdrv/pasid-a', {})
+        b = self.guest.get('kdrv/pasid-b', {})
+        self.say('    guest: kdrv PASIDs %s (coherent %s) and %s, PASID '
+                 'enabled %s; copy in A ok=%s nosnoop_bytes=+%s, in B ok=%s '
+                 'nosnoop_bytes=+%s' % (
+                     setup.get('pasid_a'), setup.get('coherent_a'),
+                     setup.get('pasid_b'), setup.get('pasid_enabled'),
+                     a.get('ok'), a.get('nosnoop_bytes'), b.get('ok'),
+                     b.get('nosnoop_bytes')))
+        self.check('guest: two PASIDs attached to two domains, PASID '
+                   'enabled on the device', setup.get('ok') == '1' and
+                   setup.get('pasid_enabled') == '1' and
+                   setup.get('pasid_a') != setup.get('pasid_b'))
+        self.check('guest: domain A coherent exactly when SC is on (%d)' % sc,
+                   setup.get('coherent_a') == str(int(sc)))
+        self.check('guest: each PASID copies its own data (same IOVAs, '
+                   'other pages)', a.get('ok') == '1' and b.get('ok') == '1')
+        self.check('NOSNOOP_BYTES: PASID A +%d, PASID B +8192' % (
+                   0 if sc else 8192),
+                   a.get('nosnoop_bytes') == ('0' if sc else '8192') and
+                   b.get('nosnoop_bytes') == '8192')
+        spaces = self.spaces()
+        try:
+            pa, pb = int(setup['pasid_a']), int(setup['pasid_b'])
+        except (KeyError, ValueError):
+            pa = pb = -1
+        sa, sb, rid = spaces.get(pa), spaces.get(pb), spaces.get(None)
+        for what, sp in (('A', sa), ('B', sb)):
+            if sp is None:
+                continue
+            self.say('    host: PASID %s -> IOASID %d (%s), %d mappings:' % (
+                what, sp['ioasid'], sp.get('translation'),
+                len(sp['mappings'])))
+            for m in sp['mappings']:
+                self.say('      iova 0x%x+0x%x -> 0x%x %s' % (
+                    m['iova'], m['size'], m['addr'],
+                    'block-nosnoop' if m['block-nosnoop'] else
+                    'no-snoop passes'))
+        self.check('host: three IOASIDs for the device: without PASID, '
+                   'PASID %d and PASID %d' % (pa, pb),
+                   sa is not None and sb is not None and rid is not None and
+                   len({sa['ioasid'], sb['ioasid'], rid['ioasid']}) == 3)
+        if sa is None or sb is None:
+            return
+
+        def at(sp, iova):
+            return [m for m in sp['mappings']
+                    if m['iova'] <= iova < m['iova'] + m['size']]
+        got_a = [m for i in PASID_IOVAS for m in at(sa, i)]
+        got_b = [m for i in PASID_IOVAS for m in at(sb, i)]
+        self.check('host: both PASIDs map the IOVAs the driver used',
+                   len(got_a) >= 1 and len(got_b) >= 1 and
+                   all(at(sa, i) and at(sb, i) for i in PASID_IOVAS))
+        self.check('host: PASID A blocks no-snoop exactly when SC is on, '
+                   'as the guest asked (%s)' % (
+                       'PGSNP' if self.args.mode == 'fs' else 'SNP'),
+                   all(m['block-nosnoop'] == sc and
+                       m['requested-block-nosnoop'] == sc for m in got_a))
+        self.check('host: PASID B lets no-snoop through',
+                   not any(m['block-nosnoop'] for m in got_b))
+        self.check('host: PASID A and B map other pages',
+                   {m['addr'] for m in got_a}.isdisjoint(
+                       {m['addr'] for m in got_b}))
+        want = TRANSLATION[self.args.mode]
+        self.check('host: both PASIDs mirror %s tables' % want,
+                   sa.get('translation') == want and
+                   sb.get('translation') == want)
+        self.check('host: (b) nosnoop-passes through PASID B',
+                   dev['nosnoop-passes'])
+        self.check_result_follows(dev)
 
     def maint_phase(self, mode, nc, dev):
         """One no-snoop copy of the kernel driver with maint=@mode"""
@@ -471,6 +583,9 @@ class Run:
             a.sc, {'legacy': '', 'scalable': ',x-scalable-mode=on',
                    'fs': ',x-scalable-mode=on,x-flts=on'}[a.mode])
         append = 'console=ttyS0 intel_iommu=on panic=-1 quiet'
+        if self.pasid:
+            viommu += ',x-pasid-mode=on'
+            append += ' ioasid_pasid'
         device = 'ioasid-vfio,id=dev0,addr=04.0'
         if self.strict:
             append += ' ioasid_strict'
@@ -554,8 +669,11 @@ class Run:
                   'noncoherent): ignored, counted wbinvd-ignored=%s'
                   % self.wbinvd_ignored)
         want = ['boot', 'bench'] if a.bench else PHASES
+        if self.pasid:
+            want = want[:3] + PASID_PHASES + want[3:]
         if self.strict and not a.bench:
-            want = want[:3] + STRICT_PHASES + want[3:]
+            want = want[:3 + 2 * self.pasid] + STRICT_PHASES + \
+                want[3 + 2 * self.pasid:]
         self.check('guest went through every phase %s' % phases,
                    phases == want)
         if self.strict and not a.bench:

@@ -313,6 +313,7 @@ static void check_two_pasids(bool fs, bool sc)
     uint8_t got[4];
     unsigned atts;
     QDict *s;
+    g_autofree char *hmp = NULL;
 
     pasid_start(&e, fs, sc, NULL);
     top_a = new_table(&e);
@@ -365,6 +366,11 @@ static void check_two_pasids(bool fs, bool sc)
     g_assert_cmpstr(qdict_get_str(s, "translation"), ==,
                     fs ? "first-stage" : "second-stage");
     qobject_unref(s);
+    /* and HMP says which IOASID each PASID is attached to */
+    hmp = qtest_hmp(e.d->qts, "info ioasid");
+    g_assert_nonnull(strstr(hmp, "    device " QIE_PATH " pasid 1\r\n"));
+    g_assert_nonnull(strstr(hmp, "    device " QIE_PATH " pasid 2\r\n"));
+    g_assert_nonnull(strstr(hmp, "    device " QIE_PATH "\r\n"));
     qie_stop(&e);
 }
 
