@@ -857,6 +857,106 @@ static void test_cycle_pasids(void)
     qie_stop(&e);
 }
 
+/* ---- what the random test found ---- */
+
+/*
+ * A request with PASID has no interrupt window: it is translated at
+ * 0xFEEx_xxxx like anywhere else (VT-d 3.x 3.14).  QEMU asserted that no
+ * translation reaches that range, which the relay's fault report of a
+ * PASID's DMA there did.
+ */
+static void test_found_interrupt_window(void)
+{
+    Env e;
+    uint64_t top_a;
+    uint8_t got[4];
+
+    pasid_start(&e, false, true, NULL);
+    top_a = new_table(&e);
+    map(&e, top_a, 0xfee00000, GPA_A, PG, false);
+    pasid_attach(&e, PASID_A, DID_A, top_a, false);
+    qvtd_set_translation(&e.v, true);
+    pasid_enable(&e, true);
+    qiov_wr32(e.d, IOASID_VFIO_REG_PATTERN, 0x12345678);
+    g_assert_cmphex(fill_pasid(&e, PASID_A, 0xfee00000, 4, false), ==,
+                    IOASID_VFIO_STATUS_DONE);
+    assert_mapping(&e, PASID_A, 0xfee00000, PG, GPA_A, false);
+    qtest_memread(e.d->qts, GPA_A, got, 4);
+    g_assert_cmphex((uint32_t)ldl_le_p(got), ==, 0x12345678);
+    /* unmapped in the window: the fault the vIOMMU records, QEMU lives */
+    assert_fault(&e, fill_pasid(&e, PASID_A, 0xfee01000, 4, false),
+                 IOASID_VFIO_ERR_NO_MAPPING, 0xfee01000);
+    g_assert_cmpuint(qvtd_take_fault(&e.v, NULL, NULL), !=, 0);
+    qie_stop(&e);
+}
+
+/*
+ * Linux tears RID_PASID down (the RID's blocking domain) while PASIDs
+ * stay attached: the PASIDs keep translating, and invalidations keep
+ * reaching them.  The context fetch used to check RID_PASID's entry for
+ * every request of the device.
+ */
+static void test_found_rid_pasid_torn_down(void)
+{
+    Env e;
+    uint64_t top_a;
+
+    pasid_start(&e, false, true, NULL);
+    top_a = new_table(&e);
+    map(&e, top_a, IOVA, GPA_A, PG, false);
+    map(&e, e.top, IOVA, GPA, PG, false);
+    pasid_attach(&e, PASID_A, DID_A, top_a, false);
+    qvtd_set_translation(&e.v, true);
+    pasid_enable(&e, true);
+    g_assert_cmphex(fill_pasid(&e, PASID_A, IOVA, 4, false), ==,
+                    IOASID_VFIO_STATUS_DONE);
+
+    /* RID_PASID goes */
+    pasid_detach(&e, e.pe, DID, 0);
+    g_assert_cmpuint(mapping_count(&e, -1), ==, 0);
+    assert_fault(&e, dma(&e, 0, IOASID_VFIO_OP_FILL, 0, IOVA, 4, false),
+                 IOASID_VFIO_ERR_NO_MAPPING, IOVA);
+    qvtd_take_fault(&e.v, NULL, NULL);
+    /* PASID A still translates, and follows its invalidations */
+    g_assert_cmphex(fill_pasid(&e, PASID_A, IOVA, 4, false), ==,
+                    IOASID_VFIO_STATUS_DONE);
+    map(&e, top_a, IOVA + PG, GPA_A + PG, PG, true);
+    qvtd_inv_iotlb_page(&e.v, DID_A, IOVA + PG, 0);
+    assert_mapping(&e, PASID_A, IOVA + PG, PG, GPA_A + PG, true);
+    qie_stop(&e);
+}
+
+/*
+ * A PASID's address space has no interrupt window, so the vIOMMU's
+ * notifier covers all 2^64 IOVAs, and unmapping all of it is one event
+ * whose size does not fit 64 bits: the relay dropped it, leaving the
+ * upper half mapped.
+ */
+static void test_found_whole_space_unmap(void)
+{
+    Env e;
+    uint64_t top_a, upper = 0xffff800000000000ULL;
+
+    pasid_start(&e, true, true, NULL);
+    top_a = new_table(&e);
+    map(&e, top_a, upper, GPA_A, PG, false);
+    map(&e, top_a, IOVA, GPA_A + PG, PG, false);
+    pasid_attach(&e, PASID_A, DID_A, top_a, false);
+    qvtd_set_translation(&e.v, true);
+    pasid_enable(&e, true);
+    g_assert_cmphex(fill_pasid(&e, PASID_A, upper, 4, false), ==,
+                    IOASID_VFIO_STATUS_DONE);
+    g_assert_cmphex(fill_pasid(&e, PASID_A, IOVA, 4, false), ==,
+                    IOASID_VFIO_STATUS_DONE);
+    g_assert_cmpuint(mapping_count(&e, PASID_A), ==, 2);
+    /* the upper half's level-4 entry goes, then a global invalidation */
+    qtest_writeq(e.d->qts, qvtd_fs_entry_addr(&e.v, top_a, upper, 4), 0);
+    qvtd_inv_context_global(&e.v);
+    g_assert_false(has_mapping(&e, PASID_A, upper));
+    g_assert_true(has_mapping(&e, PASID_A, IOVA));
+    qie_stop(&e);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -889,5 +989,11 @@ int main(int argc, char **argv)
                    test_noncoherent_any_space);
     qtest_add_func("/ioasid-pasid/limit", test_limit);
     qtest_add_func("/ioasid-pasid/cycle-pasids", test_cycle_pasids);
+    qtest_add_func("/ioasid-pasid/found/interrupt-window",
+                   test_found_interrupt_window);
+    qtest_add_func("/ioasid-pasid/found/rid-pasid-torn-down",
+                   test_found_rid_pasid_torn_down);
+    qtest_add_func("/ioasid-pasid/found/whole-space-unmap",
+                   test_found_whole_space_unmap);
     return g_test_run();
 }
