@@ -243,7 +243,7 @@ static int ioasid_vfio_do_dma(IOASIDVFIOState *s, unsigned int op,
                                         sizeof(IOASIDVFIOSegment));
     g_autoptr(GArray) dst = g_array_new(false, false,
                                         sizeof(IOASIDVFIOSegment));
-    g_autofree uint8_t *buf = NULL;
+    uint8_t *buf;
     IOASIDVFIORequester rq = { IOASID_NO_PASID, &s->relay };
     int err;
 
@@ -281,7 +281,10 @@ static int ioasid_vfio_do_dma(IOASIDVFIOState *s, unsigned int op,
         return err;
     }
 
-    buf = g_malloc(s->len);
+    if (!s->bounce) {
+        s->bounce = g_malloc(IOASID_VFIO_MAX_LEN);
+    }
+    buf = s->bounce;
     if (op == IOASID_VFIO_OP_COPY) {
         err = ioasid_vfio_access(s, s->src, src, buf, false, nosnoop);
         if (err) {
@@ -625,6 +628,7 @@ static void ioasid_vfio_exit(PCIDevice *pdev)
 
     ioasid_vfio_pasid_unrealize(s);
     ioasid_relay_stop(&s->relay);
+    g_clear_pointer(&s->bounce, g_free);
     if (s->attached) {
         ioasid_noncoherent_remove(&s->nc);
         ioasid_backend_detach(s->be, s->ioasid, s->dev_id, IOASID_NO_PASID);

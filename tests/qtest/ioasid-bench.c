@@ -16,6 +16,9 @@
  *    walked again, found identical, no host call), at 64 Ki and 256 Ki
  *    leaves relative to 4 Ki, with equal flags and with alternating SNP;
  *  - QEMU's memory per shadowed guest leaf and per host mapping;
+ *  - requests with PASID: a DMA copy through a PASID's IOASID relative to
+ *    the same copy without PASID, through tables of the same shape, and
+ *    QEMU's memory per PASID in use (vIOMMU address space, IOASID, relay);
  *  - the strict cache model: a 64 KiB no-snoop copy relative to the same
  *    copy under cache-model=coherent, a snooped copy under strict, and
  *    the model's memory: lines held and bytes per pending line, at two
@@ -40,6 +43,7 @@
 #include "qobject/qstring.h"
 #include "qemu/bswap.h"
 #include "qemu/units.h"
+#include "standard-headers/linux/pci_regs.h"
 
 #define SLOT        4
 #define DEV_PATH    "/machine/peripheral/dev0"
@@ -823,6 +827,105 @@ static void bench_stages(void)
            STAGE_RATIO_MAX, ratio_worst <= STAGE_RATIO_MAX ? "ok" : "MISSED");
 }
 
+/* ---- requests with PASID ---- */
+
+/*
+ * A 1 MiB copy through the IOASID of PASID 1 against the same copy
+ * through the device's IOASID for requests without PASID, both tables of
+ * 4 KiB leaves with alternating SNP (nothing merges: 512 host mappings
+ * per copy), interleaved; then the memory of PASIDs in use: QEMU's
+ * resident memory with 64 PASIDs attached (each with one mapping) less
+ * that with none, per PASID.  Most of that is the FlatView dispatch QEMU
+ * builds for every address space (docs/devel/ioasid-relay.rst, bounds).
+ */
+#define PASID_MEM_GB    2               /* qemu_rss() knows this size */
+#define PASID_RATIO_MAX 1.05
+#define PASID_MEM_N     64
+
+static void pasid_bench_tables(QVTD *v, uint64_t top)
+{
+    write_leaves(v, top, IOVA, GPA, 2 * IOASID_VFIO_MAX_LEN / PG,
+                 QVTD_SL_RW, QVTD_SL_RW | QVTD_SL_SNP);
+}
+
+static void bench_pasid(void)
+{
+    g_autofree char *args = g_strdup_printf(
+        "-M q35 -m %dG -nodefaults -device intel-iommu,snoop-control=on,"
+        "caching-mode=on,x-scalable-mode=on,x-pasid-mode=on "
+        "-device ioasid-vfio,id=dev0,addr=%02x.0", PASID_MEM_GB, SLOT);
+    QIoasidVfio *d = qiov_start(args, SLOT);
+    QTestState *qts = d->qts;
+    QVTD v;
+    uint64_t rid_top, top, pe;
+    double t_rid = G_MAXDOUBLE, t_pasid = G_MAXDOUBLE;
+    int64_t rss0, rss1;
+    unsigned i;
+
+    qvtd_init(&v, qts, 0x10000000, 0x01000000, true);
+    qvtd_enable_qi(&v);
+    rid_top = qvtd_sl_new(&v);
+    qvtd_context_scalable(&v, SLOT << 3, DID, rid_top, false);
+    top = qvtd_sl_new(&v);
+    pe = qvtd_pasid_entry_addr(&v, SLOT << 3, 1);
+    qvtd_pasid_entry_set(&v, pe, QVTD_PE_PGTT_SS, top, DID + 1, false);
+    qvtd_inv_context_global(&v);
+    qvtd_inv_pasid_cache(&v, 0, true);
+    qvtd_inv_iotlb_global(&v);
+    pasid_bench_tables(&v, rid_top);
+    pasid_bench_tables(&v, top);
+    qvtd_set_translation(&v, true);
+    qiov_ext_config_writew(d, IOASID_VFIO_PASID_CAP_OFFSET + PCI_PASID_CTRL,
+                           PCI_PASID_CTRL_ENABLE);
+
+    for (i = 0; i < 2 * COPY_ROUNDS; i++) {
+        qiov_wr32(d, IOASID_VFIO_REG_PASID, 0);
+        t_rid = MIN(t_rid, copy_time(d, IOVA, IOVA + IOASID_VFIO_MAX_LEN));
+        qiov_wr32(d, IOASID_VFIO_REG_PASID, IOASID_VFIO_PASID_VALID | 1);
+        t_pasid = MIN(t_pasid,
+                      copy_time(d, IOVA, IOVA + IOASID_VFIO_MAX_LEN));
+    }
+    /* both went through 4 KiB host mappings */
+    g_assert_cmpuint(entries(qts), ==, 2 * IOASID_VFIO_MAX_LEN / PG);
+
+    /* PASIDs 2..65, one page each, brought into use by a request */
+    for (i = 2; i < 2 + PASID_MEM_N; i++) {
+        uint64_t t = qvtd_sl_new(&v);
+
+        qvtd_sl_map(&v, t, IOVA, GPA, PG, QVTD_PAGE_4K, QVTD_SL_RW);
+        qvtd_pasid_entry_set(&v, qvtd_pasid_entry_addr(&v, SLOT << 3, i),
+                             QVTD_PE_PGTT_SS, t, DID + i, false);
+    }
+    qvtd_inv_pasid_cache(&v, 0, true);
+    /* tear PASID 1 down first: 64 in use below is the limit */
+    qtest_writeq(qts, pe, 0);
+    qvtd_inv_pasid_cache(&v, 0, true);
+    for (i = 0; i < 10; i++) {
+        qtest_clock_step(qts, 1);
+    }
+    rss0 = qemu_rss(qts);
+    for (i = 2; i < 2 + PASID_MEM_N; i++) {
+        qiov_wr32(d, IOASID_VFIO_REG_PASID, IOASID_VFIO_PASID_VALID | i);
+        g_assert_cmphex(qiov_dma(d, IOASID_VFIO_OP_FILL, 0, IOVA, 4, false),
+                        ==, IOASID_VFIO_STATUS_DONE);
+    }
+    rss1 = qemu_rss(qts);
+
+    printf("ioasid-bench: requests with PASID (x-pasid-mode=on)\n");
+    printf("  1 MiB copy through PASID 1's IOASID / without PASID (4 KiB "
+           "entries): %.3f\n", t_pasid / t_rid);
+    printf("  memory per PASID in use (vIOMMU address space, IOASID, relay, "
+           "one mapping;\n  %d PASIDs): %" PRId64 " bytes\n", PASID_MEM_N,
+           (rss1 - rss0) / PASID_MEM_N);
+    printf("  bound: %d PASIDs in use per device: %" PRId64 " bytes\n",
+           IOASID_VFIO_MAX_PASIDS,
+           (rss1 - rss0) / PASID_MEM_N * IOASID_VFIO_MAX_PASIDS);
+    printf("  target: copy with PASID / without <= %.2f: %s\n",
+           PASID_RATIO_MAX, t_pasid / t_rid <= PASID_RATIO_MAX ? "ok" :
+           "MISSED");
+    qiov_stop(d);
+}
+
 /* ---- the strict cache model ---- */
 
 #define CACHE_COPY      (64 * KiB)
@@ -958,5 +1061,6 @@ int main(int argc, char **argv)
     qtest_add_func("/ioasid-vfio/bench-scale", bench_scale);
     qtest_add_func("/ioasid-vfio/bench-stages", bench_stages);
     qtest_add_func("/ioasid-vfio/bench-cache", bench_cache);
+    qtest_add_func("/ioasid-vfio/bench-pasid", bench_pasid);
     return g_test_run();
 }

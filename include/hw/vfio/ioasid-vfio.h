@@ -70,6 +70,13 @@ struct IOASIDVFIOState {
     uint64_t fault_addr;
     uint64_t nosnoop_bytes;
     uint32_t pasid;             /* the PASID register */
+
+    /*
+     * The DMA engine's buffer, IOASID_VFIO_MAX_LEN bytes from the first
+     * command on: one per device rather than one per command, so that a
+     * command's cost is its copy, not the allocator's page faults
+     */
+    uint8_t *bounce;
 };
 
 /*
