@@ -170,7 +170,7 @@ check-sanitize: build-sanitize guest-images
 OBJ_FUZZ := $(BUILD)/obj-fuzz
 FUZZ_TIME ?= 600
 FUZZ_JOBS ?= 1
-FUZZ_CONFIGS ?= legacy,scalable,legacy-strict,scalable-fs
+FUZZ_CONFIGS ?= legacy,scalable,legacy-strict,scalable-fs,scalable-pasid
 FUZZ := /usr/bin/python3 $(SRC)/scripts/fuzz/fuzz.py
 
 $(BUILD)/.setup-fuzz-done: scripts/setup-host.sh

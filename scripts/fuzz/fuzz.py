@@ -65,10 +65,12 @@ MODES = {'legacy': 'legacy', 'legacy-strict': 'legacy',
 OBJECTS = 'intel-iommu* ioasid*'
 # PASID Enable is in extended configuration space, reached through PCIe
 # ECAM only, which the q35 MCH's PCIEXBAR enables (firmware's job): the
-# PASID configuration also lets the fuzzer at the host bridge's
-# configuration ports and the ECAM window
+# PASID configuration also gives the fuzzer the MCH's configuration space
+# (generic-fuzz's PCI write, through 0xcf8/0xcfc) and the ECAM window.
+# Not the configuration ports as PIO regions: the reset control register
+# at 0xcf9 splits 0xcf8's region, so no 32-bit write reaches it.
 CONFIG_OBJECTS = {
-    'scalable-pasid': OBJECTS + ' pci-conf-* pcie-mmcfg-mmio*',
+    'scalable-pasid': OBJECTS + ' mch pcie-mmcfg-mmio*',
 }
 
 # ---------------------------------------------------------------------------
@@ -88,7 +90,7 @@ CONFIG_OBJECTS = {
 # 0: root, context (PASID directory, PASID entry), three page-table levels.
 # ---------------------------------------------------------------------------
 SEPARATOR = b'FUZZ'
-OP_OUT, OP_WRITE, OP_ADD_DMA_PATTERN = 1, 3, 7
+OP_WRITE, OP_PCI_WRITE, OP_ADD_DMA_PATTERN, OP_CLEAR_DMA_PATTERNS = 3, 5, 7, 8
 # MMIO region index: generic-fuzz counts the matched regions in address
 # order; ioasid-vfio's BAR0 (libqos maps it at 0xe0000000) comes first
 BAR0, VTD = 0, 1
@@ -110,9 +112,9 @@ DEV_DST, DEV_LEN, DEV_CMD, DEV_PATTERN = 0x10, 0x18, 0x1c, 0x24
 DEV_PASID, PASID_VALID = 0x38, 1 << 31
 DEV_DEVFN, PASID_CTRL = 4 << 3, 0x106   # PASID capability at 0x100
 # With ECAM on, the MMIO regions in address order: ECAM, BAR0, VT-d; the
-# PIO regions: the host bridge's 0xcf8 (index) and 0xcfc (data) ports
-ECAM_BASE = 0xb0000000
-PIO_CONF_IDX, PIO_CONF_DATA = 0, 1
+# matched PCI devices, in QOM tree order: ioasid-vfio, the MCH
+ECAM_BASE, MCH_PCIEXBAR = 0xb0000000, 0x60
+PCI_MCH = 1
 ECAM, BAR0_ECAM, VTD_ECAM = 0, 1, 2
 CMD_START, CMD_FILL, CMD_NOSNOOP = 1, 1 << 1, 1 << 8
 
@@ -129,10 +131,11 @@ def op_write(base, offset, value, size):
         offset.to_bytes(4, 'little') + value.to_bytes(8, 'little')
 
 
-def op_out(base, offset, value, size):
-    # struct { uint8_t size, base; uint16_t offset; uint32_t value; }
-    return bytes([OP_OUT, SIZE[size], base]) + \
-        offset.to_bytes(2, 'little') + value.to_bytes(4, 'little')
+def op_pci_write(dev, offset, value, size):
+    # struct { uint8_t size, base, offset; (1 byte padding) uint32_t value; }
+    # base: the index among the matched PCI devices; offset: below 0x100
+    return bytes([OP_PCI_WRITE, SIZE[size], dev, offset, 0]) + \
+        value.to_bytes(4, 'little')
 
 
 def op_pattern(*qwords):
@@ -222,8 +225,7 @@ def pasid_seed_inputs():
     translation on, one PASID entry (second stage, DID 2, PGSNP as asked)
     and its tables, a page-selective PASID-based invalidation, then DMA
     with the PASID register set."""
-    ecam = [op_out(PIO_CONF_IDX, 0, 0x80000060, 4),
-            op_out(PIO_CONF_DATA, 0, ECAM_BASE | 1, 4),
+    ecam = [op_pci_write(PCI_MCH, MCH_PCIEXBAR, ECAM_BASE | 1, 4),
             op_write(ECAM, (DEV_DEVFN << 12) | PASID_CTRL, 1, 2)]
     enable = [op_write(VTD_ECAM, RTADDR, ROOT | RTADDR_SMT, 8),
               op_write(VTD_ECAM, GCMD, GCMD_SRTP, 4),
@@ -261,7 +263,11 @@ def pasid_seed_inputs():
                                              tables(False, 2) + dma),
         'seed-pasid-pt': SEPARATOR.join(ecam + enable + tables(False, 4) +
                                         dma),
-        'seed-pasid-qi': SEPARATOR.join(ecam + enable + dma + qi + dma),
+        # the first DMA attaches PASID 1; then, from the first pattern
+        # again, the queued PASID-based invalidation resyncs its shadow
+        'seed-pasid-qi': SEPARATOR.join(ecam + enable + tables(True, 2) +
+                                        dma + [bytes([OP_CLEAR_DMA_PATTERNS])]
+                                        + qi + dma),
     }
 
 
