@@ -49,11 +49,17 @@ AddressSpace *vtd_get_address_space_pasid(PCIBus *bus, void *opaque,
     if (!s->pasid || pasid >= (1u << VTD_PASID_BITS)) {
         return NULL;
     }
-    /* The device's own, put earlier and not reused yet */
+    /*
+     * The device's own, put earlier and not reused yet.  While idle it
+     * followed the guest's invalidations only: renew it, as a new one
+     * reads the tables (the guest may have rewritten them since, and the
+     * relay that starts on it replays them as they are now).
+     */
     idle = g_queue_find_custom(&s->pasid_spares, &key, vtd_pasid_as_cmp);
     if (idle) {
         vtd_as = idle->data;
         g_queue_delete_link(&s->pasid_spares, idle);
+        vtd_as_rekey(s, vtd_as, bus, devfn, pasid);
         trace_vtd_pasid_as_get(pci_bus_num(bus), devfn, pasid, "idle");
         return &vtd_as->as;
     }

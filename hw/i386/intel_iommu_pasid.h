@@ -23,8 +23,9 @@ void vtd_put_address_space_pasid(PCIBus *bus, void *opaque, int devfn,
 /*
  * Provided by intel_iommu.c: give the PASID address space @vtd_as, which
  * no device uses and no notifier follows, to the requests of @bus/@devfn
- * with @pasid, emptied of what it cached for its last user.  False if
- * that address space exists already.
+ * with @pasid (its own key or another), as a new one: emptied of what it
+ * cached for its last user, its mode read from the guest's tables now.
+ * False if another address space has that key already.
  */
 bool vtd_as_rekey(IntelIOMMUState *s, VTDAddressSpace *vtd_as, PCIBus *bus,
                   int devfn, uint32_t pasid);

@@ -957,6 +957,42 @@ static void test_found_whole_space_unmap(void)
     qie_stop(&e);
 }
 
+/*
+ * A PASID that comes back into use reads the guest's tables as they are
+ * then, as at its first use.  The vIOMMU keeps a PASID's address space
+ * idle for a while after its device lets it go, and handed it back with
+ * the mode of its last invalidation: a PASID torn down (blocked), then
+ * rewritten as pass-through without an invalidation, stayed translated
+ * through an entry that maps nothing, and its DMA faulted.
+ */
+static void test_found_idle_space_renewed(void)
+{
+    Env e;
+    uint64_t top_a, pe;
+    uint8_t got[4];
+
+    pasid_start(&e, false, true, NULL);
+    top_a = new_table(&e);
+    map(&e, top_a, IOVA, GPA_A, PG, false);
+    pe = pasid_attach(&e, PASID_A, DID_A, top_a, false);
+    qvtd_set_translation(&e.v, true);
+    pasid_enable(&e, true);
+    g_assert_cmphex(fill_pasid(&e, PASID_A, IOVA, 4, false), ==,
+                    IOASID_VFIO_STATUS_DONE);
+    pasid_detach(&e, pe, DID_A, PASID_A);
+    wait_released(&e, PASID_A);
+
+    /* pass-through now, not invalidated: the next request reads it */
+    qvtd_pasid_entry_set(&e.v, pe, QVTD_PE_PGTT_PT, 0, DID_A, false);
+    qiov_wr32(e.d, IOASID_VFIO_REG_PATTERN, 0x5a5a1234);
+    g_assert_cmphex(fill_pasid(&e, PASID_A, GPA_A + PG, 4, false), ==,
+                    IOASID_VFIO_STATUS_DONE);
+    qtest_memread(e.d->qts, GPA_A + PG, got, 4);
+    g_assert_cmphex((uint32_t)ldl_le_p(got), ==, 0x5a5a1234);
+    g_assert_true(has_mapping(&e, PASID_A, GPA_A + PG));
+    qie_stop(&e);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -993,6 +1029,8 @@ int main(int argc, char **argv)
                    test_found_interrupt_window);
     qtest_add_func("/ioasid-pasid/found/rid-pasid-torn-down",
                    test_found_rid_pasid_torn_down);
+    qtest_add_func("/ioasid-pasid/found/idle-space-renewed",
+                   test_found_idle_space_renewed);
     qtest_add_func("/ioasid-pasid/found/whole-space-unmap",
                    test_found_whole_space_unmap);
     return g_test_run();
