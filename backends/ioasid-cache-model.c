@@ -514,6 +514,7 @@ bool ioasid_cache_model_active(void)
 
 bool ioasid_cache_model_enable(uint64_t cache_size, Error **errp)
 {
+    ERRP_GUARD();
     if (ioasid_cache.active) {
         if (cache_size != ioasid_cache.cache_size) {
             error_setg(errp, "the strict cache model is already attached "

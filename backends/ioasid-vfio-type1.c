@@ -77,6 +77,8 @@ IOASIDVfioPlan ioasid_vfio_type1_plan(bool snoop_viommu,
                                       IOASIDVfioCoherency coherency, int err,
                                       const char *name, Error **errp)
 {
+    ERRP_GUARD();
+
     if (!snoop_viommu) {
         return IOASID_VFIO_PLAN_UPSTREAM;
     }

@@ -449,6 +449,7 @@ IOASIDBackend *ioasid_backend_find(const char *id, Error **errp)
 
 static void ioasid_complete(UserCreatable *uc, Error **errp)
 {
+    ERRP_GUARD();
     IOASIDBackend *be = IOASID(uc);
     IOASIDBackend *other;
 

@@ -130,6 +130,7 @@ static void vfio_ioasid_relay_changed(void *opaque)
 static bool vfio_ioasid_probe_viommu(AddressSpace *as, bool *snoop_viommu,
                                      Error **errp)
 {
+    ERRP_GUARD();
     Error *plain = NULL;
 
     *snoop_viommu = false;
@@ -183,6 +184,7 @@ fail:
 bool vfio_ioasid_container_connect(VFIOContainerBase *bcontainer, int fd,
                                    int groupid, Error **errp)
 {
+    ERRP_GUARD();
     VFIOIoasidContainer *c = g_new0(VFIOIoasidContainer, 1);
     g_autofree char *name = g_strdup_printf("group %d", groupid);
     IOASIDVfioPlan plan;
@@ -496,6 +498,7 @@ static void vfio_ioasid_warn_first_stage(VFIOPCIDevice *vdev)
 
 bool vfio_ioasid_pci_realize(VFIOPCIDevice *vdev, Error **errp)
 {
+    ERRP_GUARD();
     VFIODevice *vbasedev = &vdev->vbasedev;
     VFIOIoasidContainer *c = vfio_ioasid_container(vbasedev->bcontainer);
     VFIOIoasidDevice *d;

@@ -433,6 +433,7 @@ static bool ioasid_relay_probe_iommu(IOMMUMemoryRegion *iommu_mr,
 static bool ioasid_relay_check_viommu(IOASIDRelay *relay, MemoryRegion *mr,
                                       IOMMUNotifierFlag flags, Error **errp)
 {
+    ERRP_GUARD();
     MemoryRegion *sub;
 
     if (memory_region_is_iommu(mr)) {

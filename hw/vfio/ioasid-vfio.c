@@ -503,6 +503,7 @@ static void ioasid_vfio_reset(DeviceState *dev)
 static bool ioasid_vfio_check_viommu(IOASIDVFIOState *s, bool can_block,
                                      Error **errp)
 {
+    ERRP_GUARD();
     PCIDevice *pdev = PCI_DEVICE(s);
     Object *viommu;
 
