@@ -32,6 +32,7 @@
 #include "qemu/osdep.h"
 #include "qemu/interval-tree.h"
 #include "system/ioasid-soft-host.h"
+#include "system/ioasid.h"
 
 #define IOASID_SOFT_PAGE_SIZE   4096ULL
 #define IOASID_SOFT_PGSIZES     ((1ULL << 12) | (1ULL << 21) | (1ULL << 30))
@@ -67,7 +68,7 @@ struct IOASIDSoftHost {
     GTree *devices;
     GHashTable *pasids;         /* dev_id -> PASIDs attached (count) */
     uint32_t next_id;
-    IOASIDSoftHostFlushFn *flush;
+    IOASIDHostFlushFn *flush;
     void *flush_opaque;
 };
 
@@ -167,7 +168,7 @@ void ioasid_soft_host_free(IOASIDSoftHost *host)
 }
 
 void ioasid_soft_host_set_flush(IOASIDSoftHost *host,
-                                IOASIDSoftHostFlushFn *fn, void *opaque)
+                                IOASIDHostFlushFn *fn, void *opaque)
 {
     host->flush = fn;
     host->flush_opaque = opaque;
@@ -578,3 +579,198 @@ int ioasid_soft_host_get_space(IOASIDSoftHost *host, uint32_t ioasid,
     ioasid_soft_space_info(space, info);
     return 0;
 }
+
+/*
+ * ---- The host seam: this host behind IOASIDHostOps ----
+ *
+ * What an -object ioasid uses: the uAPI's calls made on the model above,
+ * the properties that model the hardware read at open, and the strict
+ * cache model told of each mapping that lets no-snoop through.
+ */
+
+static IOASIDSoftHost *soft(IOASIDBackend *be)
+{
+    return be->host;
+}
+
+static bool soft_open(IOASIDBackend *be, Error **errp)
+{
+    be->host = ioasid_soft_host_new(be->host_snoop_control,
+                                    be->platform_nosnoop, be->max_mappings);
+    if (be->host_flush) {
+        ioasid_soft_host_set_flush(be->host, be->host_flush, be);
+    }
+    return true;
+}
+
+static void soft_close(IOASIDBackend *be)
+{
+    ioasid_soft_host_free(soft(be));
+    be->host = NULL;
+}
+
+static int soft_get_info(IOASIDBackend *be, struct ioasid_info *info)
+{
+    info->argsz = sizeof(*info);
+    return ioasid_soft_host_ioctl(soft(be), IOASID_GET_INFO, info);
+}
+
+static int soft_alloc(IOASIDBackend *be, uint32_t flags, uint32_t *ioasid)
+{
+    struct ioasid_alloc a = { .argsz = sizeof(a), .flags = flags };
+    int ret = ioasid_soft_host_ioctl(soft(be), IOASID_ALLOC, &a);
+
+    *ioasid = a.ioasid;
+    return ret;
+}
+
+static int soft_free(IOASIDBackend *be, uint32_t ioasid)
+{
+    return ioasid_soft_host_ioctl(soft(be), IOASID_FREE,
+                                  (void *)(uintptr_t)ioasid);
+}
+
+static int soft_map_dma(IOASIDBackend *be, uint32_t ioasid, hwaddr iova,
+                        hwaddr size, hwaddr addr, uint32_t flags)
+{
+    struct ioasid_dma_map map = {
+        .argsz = sizeof(map), .flags = flags, .ioasid = ioasid,
+        .vaddr = addr, .iova = iova, .size = size,
+    };
+
+    return ioasid_soft_host_ioctl(soft(be), IOASID_MAP_DMA, &map);
+}
+
+static int soft_unmap_dma(IOASIDBackend *be, uint32_t ioasid, hwaddr iova,
+                          hwaddr size, hwaddr *unmapped)
+{
+    struct ioasid_dma_unmap unmap = {
+        .argsz = sizeof(unmap), .ioasid = ioasid, .iova = iova, .size = size,
+    };
+    int ret = ioasid_soft_host_ioctl(soft(be), IOASID_UNMAP_DMA, &unmap);
+
+    *unmapped = ret ? 0 : unmap.size;
+    return ret;
+}
+
+static int soft_attach_op(IOASIDBackend *be, unsigned long cmd,
+                          uint32_t ioasid, uint32_t dev_id, uint32_t pasid)
+{
+    struct ioasid_device_attach at = {
+        .argsz = sizeof(at), .ioasid = ioasid, .dev_id = dev_id,
+        .flags = pasid == IOASID_NO_PASID ? 0 : IOASID_ATTACH_FLAG_PASID,
+        .pasid = pasid == IOASID_NO_PASID ? 0 : pasid,
+    };
+
+    return ioasid_soft_host_ioctl(soft(be), cmd, &at);
+}
+
+static int soft_attach(IOASIDBackend *be, uint32_t ioasid, uint32_t dev_id,
+                       uint32_t pasid)
+{
+    return soft_attach_op(be, IOASID_ATTACH_DEVICE, ioasid, dev_id, pasid);
+}
+
+static int soft_detach(IOASIDBackend *be, uint32_t ioasid, uint32_t dev_id,
+                       uint32_t pasid)
+{
+    return soft_attach_op(be, IOASID_DETACH_DEVICE, ioasid, dev_id, pasid);
+}
+
+static int soft_mapping_counts(IOASIDBackend *be, uint32_t ioasid,
+                               uint64_t *total, uint64_t *nosnoop)
+{
+    IOASIDSoftSpaceInfo info;
+    int ret = ioasid_soft_host_get_space(soft(be), ioasid, &info);
+
+    *total = ret ? 0 : info.mappings;
+    *nosnoop = ret ? 0 : info.nosnoop_mappings;
+    return ret;
+}
+
+static int soft_dma_translate(IOASIDBackend *be, uint32_t dev_id,
+                              uint32_t pasid, hwaddr iova, bool is_write,
+                              hwaddr *addr, hwaddr *len, bool *block_nosnoop)
+{
+    uint64_t a, l = *len;
+    int ret = ioasid_soft_host_translate(soft(be), dev_id, pasid, iova,
+                                         is_write, &a, &l, block_nosnoop);
+
+    *addr = a;
+    *len = l;
+    return ret;
+}
+
+typedef struct SoftQuery {
+    IOASIDSoftHost *host;
+    uint64_t first, last, max;  /* the mappings to list */
+    const IOASIDHostQueryFns *fns;
+    void *opaque;
+    bool enforce_snoop;         /* of the IOASID being listed */
+} SoftQuery;
+
+static void soft_query_mapping(const IOASIDSoftMappingInfo *m, void *opaque)
+{
+    SoftQuery *q = opaque;
+    IOASIDHostMapping hm = {
+        .iova = m->iova, .size = m->size, .addr = m->addr, .flags = m->flags,
+        /* an enforcing IOASID blocks no-snoop on every mapping */
+        .block_nosnoop = q->enforce_snoop ||
+                         (m->flags & IOASID_DMA_MAP_FLAG_BLOCK_NOSNOOP),
+    };
+
+    q->fns->mapping(&hm, q->opaque);
+}
+
+static void soft_query_device(uint32_t dev_id, uint32_t pasid, void *opaque)
+{
+    SoftQuery *q = opaque;
+
+    q->fns->attachment(dev_id, pasid, q->opaque);
+}
+
+static void soft_query_space(const IOASIDSoftSpaceInfo *s, void *opaque)
+{
+    SoftQuery *q = opaque;
+    IOASIDHostSpace hs = {
+        .ioasid = s->ioasid, .enforce_snoop = s->enforce_snoop,
+        .mapping_count = s->mappings, .map_calls = s->map_calls,
+        .unmap_calls = s->unmap_calls, .failed_calls = s->failed_calls,
+        .quota_refused = s->quota_refused,
+    };
+
+    q->enforce_snoop = s->enforce_snoop;
+    q->fns->space(&hs, q->opaque);
+    ioasid_soft_host_foreach_device(q->host, s->ioasid, soft_query_device, q);
+    ioasid_soft_host_foreach_mapping(q->host, s->ioasid, q->first, q->last,
+                                     q->max, soft_query_mapping, q);
+}
+
+static void soft_query(IOASIDBackend *be, uint64_t first, uint64_t last,
+                       uint64_t max, const IOASIDHostQueryFns *fns,
+                       void *opaque)
+{
+    SoftQuery q = {
+        .host = soft(be), .first = first, .last = last, .max = max,
+        .fns = fns, .opaque = opaque,
+    };
+
+    ioasid_soft_host_foreach_ioasid(soft(be), soft_query_space, &q);
+}
+
+const IOASIDHostOps ioasid_soft_host_ops = {
+    .name = "embedded",
+    .backend = IOASID_HOST_BACKEND_EMBEDDED,
+    .open = soft_open,
+    .close = soft_close,
+    .get_info = soft_get_info,
+    .alloc = soft_alloc,
+    .free = soft_free,
+    .map_dma = soft_map_dma,
+    .unmap_dma = soft_unmap_dma,
+    .attach = soft_attach,
+    .detach = soft_detach,
+    .mapping_counts = soft_mapping_counts,
+    .dma_translate = soft_dma_translate,
+    .query = soft_query,
+};

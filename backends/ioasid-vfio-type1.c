@@ -372,63 +372,51 @@ static int type1_mapping_counts(IOASIDBackend *be, uint32_t ioasid,
     return 0;
 }
 
-static IoasidSpaceInfoList *type1_query(IOASIDBackend *be, uint64_t first,
-                                        uint64_t last, uint64_t max)
+static gint type1_dev_cmp(gconstpointer a, gconstpointer b)
+{
+    uint32_t x = GPOINTER_TO_UINT(a), y = GPOINTER_TO_UINT(b);
+
+    return x < y ? -1 : x > y;
+}
+
+static void type1_query(IOASIDBackend *be, uint64_t first, uint64_t last,
+                        uint64_t max, const IOASIDHostQueryFns *fns,
+                        void *opaque)
 {
     IOASIDVfioType1 *t = type1(be);
-    IoasidSpaceInfoList *head = NULL;
-    IoasidMappingInfoList **mtail;
-    strList **dtail;
-    IoasidAttachmentInfoList **atail;
-    IoasidSpaceInfo *info;
+    IOASIDHostSpace space = {
+        .ioasid = IOASID_VFIO_TYPE1_IOASID, .enforce_snoop = t->enforced,
+        .mapping_count = t->count, .map_calls = t->map_calls,
+        .unmap_calls = t->unmap_calls, .failed_calls = t->failed_calls,
+        .quota_refused = t->quota_refused,
+    };
+    g_autoptr(GList) devs = NULL;
     IntervalTreeNode *n;
-    GHashTableIter iter;
-    gpointer dev_id;
     uint64_t listed = 0;
+    GList *d;
 
     if (!t->allocated) {
-        return NULL;
+        return;
     }
-    info = g_new0(IoasidSpaceInfo, 1);
-    info->ioasid = IOASID_VFIO_TYPE1_IOASID;
-    info->enforce_snoop = t->enforced;
-    info->map_calls = t->map_calls;
-    info->unmap_calls = t->unmap_calls;
-    info->failed_calls = t->failed_calls;
-    info->quota_refused = t->quota_refused;
-    info->mapping_count = t->count;
-    dtail = &info->devices;
-    atail = &info->attachments;
-    g_hash_table_iter_init(&iter, t->devices);
-    while (g_hash_table_iter_next(&iter, &dev_id, NULL)) {
-        const char *path = g_hash_table_lookup(be->devices, dev_id);
-        IoasidAttachmentInfo *at = g_new0(IoasidAttachmentInfo, 1);
-
-        QAPI_LIST_APPEND(dtail, g_strdup(path ?: "?"));
-        /* requests without PASID: a type1 container has no PASIDs */
-        at->device = g_strdup(path ?: "?");
-        QAPI_LIST_APPEND(atail, at);
+    fns->space(&space, opaque);
+    /* requests without PASID: a type1 container has no PASIDs */
+    devs = g_list_sort(g_hash_table_get_keys(t->devices), type1_dev_cmp);
+    for (d = devs; d; d = d->next) {
+        fns->attachment(GPOINTER_TO_UINT(d->data), IOASID_NO_PASID, opaque);
     }
-    mtail = &info->mappings;
     for (n = interval_tree_iter_first(&t->maps, first, last);
          n && (!max || listed < max);
          n = interval_tree_iter_next(n, first, last), listed++) {
         IOASIDVfioType1Map *m = container_of(n, IOASIDVfioType1Map, node);
-        IoasidMappingInfo *mi = g_new0(IoasidMappingInfo, 1);
+        IOASIDHostMapping hm = {
+            .iova = n->start, .size = n->last - n->start + 1,
+            .addr = m->addr, .flags = m->flags,
+            /* what the kernel applies: the container's coherency */
+            .block_nosnoop = t->enforced,
+        };
 
-        mi->iova = n->start;
-        mi->size = n->last - n->start + 1;
-        mi->addr = m->addr;
-        mi->read = m->flags & IOASID_DMA_MAP_FLAG_READ;
-        mi->write = m->flags & IOASID_DMA_MAP_FLAG_WRITE;
-        mi->requested_block_nosnoop =
-            m->flags & IOASID_DMA_MAP_FLAG_BLOCK_NOSNOOP;
-        /* what the kernel applies: the container's coherency */
-        mi->block_nosnoop = t->enforced;
-        QAPI_LIST_APPEND(mtail, mi);
+        fns->mapping(&hm, opaque);
     }
-    QAPI_LIST_PREPEND(head, info);
-    return head;
 }
 
 const IOASIDHostOps ioasid_vfio_type1_ops = {

@@ -5,9 +5,11 @@
  * mappings and the devices attached to them.  The object owns the host
  * behind an IOASIDHostOps table; users (ioasid-vfio) go through the
  * ioasid_backend_*() calls below, one function per host operation, each
- * traced.  The embedded software host (ioasid-soft-host.c) is the only
- * host for now; it models the hardware with the host-snoop-control and
- * platform-nosnoop properties.
+ * traced.  IOASIDHostOps is the only seam between a context and its host:
+ * an -object ioasid runs the embedded software host (ioasid-soft-host.c,
+ * which models the hardware with the host-snoop-control and
+ * platform-nosnoop properties), a vfio-pci's container the vfio-type1
+ * backend; this file alone turns what a host reports into QAPI.
  *
  * Copyright (c) 2026 The qemu-ioasid authors
  *
@@ -25,7 +27,6 @@
 #include "monitor/monitor.h"
 #include "qobject/qdict.h"
 #include "system/ioasid.h"
-#include "system/ioasid-soft-host.h"
 #include "system/ioasid-cache-model.h"
 #include "trace.h"
 
@@ -37,230 +38,6 @@ static const char *ioasid_name(IOASIDBackend *be)
     return be->name ?: object_get_canonical_path_component(OBJECT(be)) ?:
            "(new)";
 }
-
-/* ---- The embedded software host behind the ops table ---- */
-
-static IOASIDSoftHost *soft(IOASIDBackend *be)
-{
-    return be->host;
-}
-
-/* The host cleans the CPU caches before no-snoop can pass, and after */
-static void soft_flush(void *opaque, uint64_t addr, uint64_t size, bool map)
-{
-    if (map) {
-        ioasid_cache_model_host_map(addr, size);
-    } else {
-        ioasid_cache_model_host_unmap(addr, size);
-    }
-}
-
-static bool soft_open(IOASIDBackend *be, Error **errp)
-{
-    be->host = ioasid_soft_host_new(be->host_snoop_control,
-                                    be->platform_nosnoop, be->max_mappings);
-    if (be->cache_model == IOASID_CACHE_MODEL_STRICT) {
-        ioasid_soft_host_set_flush(be->host, soft_flush, be);
-    }
-    return true;
-}
-
-static void soft_close(IOASIDBackend *be)
-{
-    ioasid_soft_host_free(soft(be));
-    be->host = NULL;
-}
-
-static int soft_get_info(IOASIDBackend *be, struct ioasid_info *info)
-{
-    info->argsz = sizeof(*info);
-    return ioasid_soft_host_ioctl(soft(be), IOASID_GET_INFO, info);
-}
-
-static int soft_alloc(IOASIDBackend *be, uint32_t flags, uint32_t *ioasid)
-{
-    struct ioasid_alloc a = { .argsz = sizeof(a), .flags = flags };
-    int ret = ioasid_soft_host_ioctl(soft(be), IOASID_ALLOC, &a);
-
-    *ioasid = a.ioasid;
-    return ret;
-}
-
-static int soft_free(IOASIDBackend *be, uint32_t ioasid)
-{
-    return ioasid_soft_host_ioctl(soft(be), IOASID_FREE,
-                                  (void *)(uintptr_t)ioasid);
-}
-
-static int soft_map_dma(IOASIDBackend *be, uint32_t ioasid, hwaddr iova,
-                        hwaddr size, hwaddr addr, uint32_t flags)
-{
-    struct ioasid_dma_map map = {
-        .argsz = sizeof(map), .flags = flags, .ioasid = ioasid,
-        .vaddr = addr, .iova = iova, .size = size,
-    };
-
-    return ioasid_soft_host_ioctl(soft(be), IOASID_MAP_DMA, &map);
-}
-
-static int soft_unmap_dma(IOASIDBackend *be, uint32_t ioasid, hwaddr iova,
-                          hwaddr size, hwaddr *unmapped)
-{
-    struct ioasid_dma_unmap unmap = {
-        .argsz = sizeof(unmap), .ioasid = ioasid, .iova = iova, .size = size,
-    };
-    int ret = ioasid_soft_host_ioctl(soft(be), IOASID_UNMAP_DMA, &unmap);
-
-    *unmapped = ret ? 0 : unmap.size;
-    return ret;
-}
-
-static int soft_attach_op(IOASIDBackend *be, unsigned long cmd,
-                          uint32_t ioasid, uint32_t dev_id, uint32_t pasid)
-{
-    struct ioasid_device_attach at = {
-        .argsz = sizeof(at), .ioasid = ioasid, .dev_id = dev_id,
-        .flags = pasid == IOASID_NO_PASID ? 0 : IOASID_ATTACH_FLAG_PASID,
-        .pasid = pasid == IOASID_NO_PASID ? 0 : pasid,
-    };
-
-    return ioasid_soft_host_ioctl(soft(be), cmd, &at);
-}
-
-static int soft_attach(IOASIDBackend *be, uint32_t ioasid, uint32_t dev_id,
-                       uint32_t pasid)
-{
-    return soft_attach_op(be, IOASID_ATTACH_DEVICE, ioasid, dev_id, pasid);
-}
-
-static int soft_detach(IOASIDBackend *be, uint32_t ioasid, uint32_t dev_id,
-                       uint32_t pasid)
-{
-    return soft_attach_op(be, IOASID_DETACH_DEVICE, ioasid, dev_id, pasid);
-}
-
-static int soft_mapping_counts(IOASIDBackend *be, uint32_t ioasid,
-                               uint64_t *total, uint64_t *nosnoop)
-{
-    IOASIDSoftSpaceInfo info;
-    int ret = ioasid_soft_host_get_space(soft(be), ioasid, &info);
-
-    *total = ret ? 0 : info.mappings;
-    *nosnoop = ret ? 0 : info.nosnoop_mappings;
-    return ret;
-}
-
-static int soft_dma_translate(IOASIDBackend *be, uint32_t dev_id,
-                              uint32_t pasid, hwaddr iova, bool is_write,
-                              hwaddr *addr, hwaddr *len, bool *block_nosnoop)
-{
-    uint64_t a, l = *len;
-    int ret = ioasid_soft_host_translate(soft(be), dev_id, pasid, iova,
-                                         is_write, &a, &l, block_nosnoop);
-
-    *addr = a;
-    *len = l;
-    return ret;
-}
-
-typedef struct SoftQuery {
-    IOASIDBackend *be;
-    uint64_t first, last, max;  /* the mappings to list */
-    IoasidSpaceInfoList **tail;
-    IoasidMappingInfoList **mtail;
-    strList **dtail;
-    IoasidAttachmentInfoList **atail;
-    uint32_t last_dev;          /* the device listed last in devices */
-} SoftQuery;
-
-static void soft_query_mapping(const IOASIDSoftMappingInfo *m, void *opaque)
-{
-    SoftQuery *q = opaque;
-    IoasidMappingInfo *info = g_new0(IoasidMappingInfo, 1);
-
-    info->iova = m->iova;
-    info->size = m->size;
-    info->addr = m->addr;
-    info->read = m->flags & IOASID_DMA_MAP_FLAG_READ;
-    info->write = m->flags & IOASID_DMA_MAP_FLAG_WRITE;
-    info->block_nosnoop = m->flags & IOASID_DMA_MAP_FLAG_BLOCK_NOSNOOP;
-    info->requested_block_nosnoop = info->block_nosnoop;
-    QAPI_LIST_APPEND(q->mtail, info);
-}
-
-/* Attachments come a device at a time: list each device once */
-static void soft_query_device(uint32_t dev_id, uint32_t pasid, void *opaque)
-{
-    SoftQuery *q = opaque;
-    IoasidAttachmentInfo *at = g_new0(IoasidAttachmentInfo, 1);
-    const char *path = ioasid_backend_device_path(q->be, dev_id);
-
-    if (dev_id != q->last_dev) {
-        QAPI_LIST_APPEND(q->dtail, g_strdup(path));
-        q->last_dev = dev_id;
-    }
-    at->device = g_strdup(path);
-    at->has_pasid = pasid != IOASID_NO_PASID;
-    at->pasid = at->has_pasid ? pasid : 0;
-    QAPI_LIST_APPEND(q->atail, at);
-}
-
-static void soft_query_space(const IOASIDSoftSpaceInfo *s, void *opaque)
-{
-    SoftQuery *q = opaque;
-    IoasidSpaceInfo *info = g_new0(IoasidSpaceInfo, 1);
-    IoasidMappingInfoList *m;
-
-    info->ioasid = s->ioasid;
-    info->enforce_snoop = s->enforce_snoop;
-    info->map_calls = s->map_calls;
-    info->unmap_calls = s->unmap_calls;
-    info->failed_calls = s->failed_calls;
-    info->quota_refused = s->quota_refused;
-    info->mapping_count = s->mappings;
-    q->mtail = &info->mappings;
-    q->dtail = &info->devices;
-    q->atail = &info->attachments;
-    q->last_dev = 0;            /* dev_ids start at 1 */
-    ioasid_soft_host_foreach_mapping(soft(q->be), s->ioasid, q->first,
-                                     q->last, q->max, soft_query_mapping, q);
-    ioasid_soft_host_foreach_device(soft(q->be), s->ioasid,
-                                    soft_query_device, q);
-    /* An enforcing IOASID blocks no-snoop on every mapping. */
-    for (m = info->mappings; m && s->enforce_snoop; m = m->next) {
-        m->value->block_nosnoop = true;
-    }
-    QAPI_LIST_APPEND(q->tail, info);
-}
-
-static IoasidSpaceInfoList *soft_query(IOASIDBackend *be, uint64_t first,
-                                       uint64_t last, uint64_t max)
-{
-    IoasidSpaceInfoList *head = NULL;
-    SoftQuery q = {
-        .be = be, .first = first, .last = last, .max = max, .tail = &head,
-    };
-
-    ioasid_soft_host_foreach_ioasid(soft(be), soft_query_space, &q);
-    return head;
-}
-
-const IOASIDHostOps ioasid_soft_host_ops = {
-    .name = "embedded",
-    .backend = IOASID_HOST_BACKEND_EMBEDDED,
-    .open = soft_open,
-    .close = soft_close,
-    .get_info = soft_get_info,
-    .alloc = soft_alloc,
-    .free = soft_free,
-    .map_dma = soft_map_dma,
-    .unmap_dma = soft_unmap_dma,
-    .attach = soft_attach,
-    .detach = soft_detach,
-    .mapping_counts = soft_mapping_counts,
-    .dma_translate = soft_dma_translate,
-    .query = soft_query,
-};
 
 /* ---- Host calls used by devices ---- */
 
@@ -447,6 +224,17 @@ IOASIDBackend *ioasid_backend_find(const char *id, Error **errp)
     return IOASID(obj);
 }
 
+/* The host cleans the CPU caches before no-snoop can pass, and after */
+static void ioasid_flush_caches(void *opaque, uint64_t addr, uint64_t size,
+                                bool map)
+{
+    if (map) {
+        ioasid_cache_model_host_map(addr, size);
+    } else {
+        ioasid_cache_model_host_unmap(addr, size);
+    }
+}
+
 static void ioasid_complete(UserCreatable *uc, Error **errp)
 {
     ERRP_GUARD();
@@ -502,6 +290,7 @@ static void ioasid_complete(UserCreatable *uc, Error **errp)
             error_prepend(errp, "ioasid '%s': ", ioasid_name(be));
             return;
         }
+        be->host_flush = ioasid_flush_caches;
     }
     be->ops = &ioasid_soft_host_ops;
     if (!be->ops->open(be, errp)) {
@@ -739,6 +528,86 @@ void ioasid_backend_set_mirror(IOASIDBackend *be, uint32_t ioasid,
     g_hash_table_insert(be->mirrors, GUINT_TO_POINTER(ioasid), m);
 }
 
+/* query-ioasid's IOASIDs, from what the host says (IOASIDHostQueryFns) */
+typedef struct IOASIDQuery {
+    IOASIDBackend *be;
+    IoasidSpaceInfoList *head, **tail;
+    IoasidMappingInfoList **mtail;
+    strList **dtail;
+    IoasidAttachmentInfoList **atail;
+    uint32_t last_dev;          /* the device listed last in devices */
+} IOASIDQuery;
+
+static void ioasid_query_space(const IOASIDHostSpace *s, void *opaque)
+{
+    IOASIDQuery *q = opaque;
+    IoasidSpaceInfo *info = g_new0(IoasidSpaceInfo, 1);
+
+    info->ioasid = s->ioasid;
+    info->enforce_snoop = s->enforce_snoop;
+    info->map_calls = s->map_calls;
+    info->unmap_calls = s->unmap_calls;
+    info->failed_calls = s->failed_calls;
+    info->quota_refused = s->quota_refused;
+    info->mapping_count = s->mapping_count;
+    q->mtail = &info->mappings;
+    q->dtail = &info->devices;
+    q->atail = &info->attachments;
+    q->last_dev = 0;            /* dev_ids start at 1 */
+    QAPI_LIST_APPEND(q->tail, info);
+}
+
+/* Attachments come a device at a time: list each device once */
+static void ioasid_query_attachment(uint32_t dev_id, uint32_t pasid,
+                                    void *opaque)
+{
+    IOASIDQuery *q = opaque;
+    IoasidAttachmentInfo *at = g_new0(IoasidAttachmentInfo, 1);
+    const char *path = ioasid_backend_device_path(q->be, dev_id);
+
+    if (dev_id != q->last_dev) {
+        QAPI_LIST_APPEND(q->dtail, g_strdup(path));
+        q->last_dev = dev_id;
+    }
+    at->device = g_strdup(path);
+    at->has_pasid = pasid != IOASID_NO_PASID;
+    at->pasid = at->has_pasid ? pasid : 0;
+    QAPI_LIST_APPEND(q->atail, at);
+}
+
+static void ioasid_query_mapping(const IOASIDHostMapping *m, void *opaque)
+{
+    IOASIDQuery *q = opaque;
+    IoasidMappingInfo *info = g_new0(IoasidMappingInfo, 1);
+
+    info->iova = m->iova;
+    info->size = m->size;
+    info->addr = m->addr;
+    info->read = m->flags & IOASID_DMA_MAP_FLAG_READ;
+    info->write = m->flags & IOASID_DMA_MAP_FLAG_WRITE;
+    info->requested_block_nosnoop =
+        m->flags & IOASID_DMA_MAP_FLAG_BLOCK_NOSNOOP;
+    info->block_nosnoop = m->block_nosnoop;
+    QAPI_LIST_APPEND(q->mtail, info);
+}
+
+static const IOASIDHostQueryFns ioasid_query_fns = {
+    .space = ioasid_query_space,
+    .attachment = ioasid_query_attachment,
+    .mapping = ioasid_query_mapping,
+};
+
+static IoasidSpaceInfoList *ioasid_query_spaces(IOASIDBackend *be,
+                                                uint64_t first,
+                                                uint64_t last, uint64_t max)
+{
+    IOASIDQuery q = { .be = be };
+
+    q.tail = &q.head;
+    be->ops->query(be, first, last, max, &ioasid_query_fns, &q);
+    return q.head;
+}
+
 /* What each IOASID of @be mirrors, where someone mirrors into it */
 static void ioasid_query_translations(IOASIDBackend *be,
                                       IoasidSpaceInfoList *spaces)
@@ -794,8 +663,8 @@ IoasidContextInfoList *qmp_query_ioasid(const char *id, bool has_iova,
         info->platform_nosnoop = be->platform_nosnoop;
         info->enforce_snoop = be->enforce_snoop;
         info->max_mappings = be->max_mappings;
-        info->ioasids = be->ops->query(be, first, last,
-                                       has_count ? count : 0);
+        info->ioasids = ioasid_query_spaces(be, first, last,
+                                            has_count ? count : 0);
         ioasid_query_translations(be, info->ioasids);
         QAPI_LIST_APPEND(tail, info);
     }

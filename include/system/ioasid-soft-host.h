@@ -15,11 +15,9 @@
 #define SYSTEM_IOASID_SOFT_HOST_H
 
 #include "uapi/linux/ioasid.h"
+#include "system/ioasid.h"
 
 typedef struct IOASIDSoftHost IOASIDSoftHost;
-
-/* The PASID of a request without PASID, where a PASID is asked for */
-#define IOASID_NO_PASID         UINT32_MAX
 
 /*
  * @can_block_nosnoop: the modelled host IOMMU can force snooping (VT-d SC)
@@ -32,14 +30,12 @@ IOASIDSoftHost *ioasid_soft_host_new(bool can_block_nosnoop,
 void ioasid_soft_host_free(IOASIDSoftHost *host);
 
 /*
- * The host's cache duty: called with guest-physical [@addr, @addr + @size)
- * before a mapping that lets no-snoop through is created (@map) and
- * before it is removed, so that the CPU caches can be cleaned for it.
+ * The host's cache duty: @fn is called before a mapping that lets
+ * no-snoop through is created and before it is removed, so that the CPU
+ * caches can be cleaned for it (see IOASIDHostFlushFn).
  */
-typedef void IOASIDSoftHostFlushFn(void *opaque, uint64_t addr, uint64_t size,
-                                   bool map);
 void ioasid_soft_host_set_flush(IOASIDSoftHost *host,
-                                IOASIDSoftHostFlushFn *fn, void *opaque);
+                                IOASIDHostFlushFn *fn, void *opaque);
 
 /*
  * The in-process equivalent of ioctl() on an open /dev/ioasid: @cmd and

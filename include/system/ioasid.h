@@ -14,7 +14,6 @@
 #include "exec/hwaddr.h"
 #include "qapi/qapi-types-ioasid.h"
 #include "uapi/linux/ioasid.h"
-#include "system/ioasid-soft-host.h"
 
 #define TYPE_IOASID "ioasid"
 OBJECT_DECLARE_SIMPLE_TYPE(IOASIDBackend, IOASID)
@@ -22,8 +21,50 @@ OBJECT_DECLARE_SIMPLE_TYPE(IOASIDBackend, IOASID)
 /* Id of the context devices use when none is named. */
 #define IOASID_DEFAULT_ID "ioasid-default"
 
+/*
+ * What a host that lets no-snoop DMA bypass the CPU caches calls before it
+ * creates such a mapping of guest-physical [@addr, @addr + @size) (@map)
+ * and before it removes one: the strict cache model's cleaning.
+ */
+typedef void IOASIDHostFlushFn(void *opaque, uint64_t addr, uint64_t size,
+                               bool map);
+
+/* The PASID of a request without PASID, where a PASID is asked for */
+#define IOASID_NO_PASID         UINT32_MAX
+
 /* Mappings per IOASID unless max-mappings says otherwise (as VFIO type1) */
 #define IOASID_DEFAULT_MAX_MAPPINGS 65535
+
+/*
+ * Introspection, what a host says of its state: ops->query calls @space
+ * for each IOASID, then @attachment for each of its attachments and
+ * @mapping for each of its mappings asked for, before the next IOASID.
+ * Only backends/ioasid.c turns this into QAPI (query-ioasid).
+ */
+typedef struct IOASIDHostSpace {
+    uint32_t ioasid;
+    bool enforce_snoop;
+    uint64_t mapping_count;     /* all of its mappings, listed or not */
+    uint64_t map_calls;         /* MAP_DMA calls received, failed included */
+    uint64_t unmap_calls;       /* UNMAP_DMA calls received */
+    uint64_t failed_calls;      /* MAP_DMA and UNMAP_DMA calls that failed */
+    uint64_t quota_refused;     /* MAP_DMA calls refused with ENOSPC */
+} IOASIDHostSpace;
+
+typedef struct IOASIDHostMapping {
+    uint64_t iova;
+    uint64_t size;
+    uint64_t addr;
+    uint32_t flags;             /* as asked: IOASID_DMA_MAP_FLAG_* */
+    bool block_nosnoop;         /* what the host applies */
+} IOASIDHostMapping;
+
+typedef struct IOASIDHostQueryFns {
+    void (*space)(const IOASIDHostSpace *space, void *opaque);
+    /* device @dev_id, with @pasid (or IOASID_NO_PASID) */
+    void (*attachment)(uint32_t dev_id, uint32_t pasid, void *opaque);
+    void (*mapping)(const IOASIDHostMapping *mapping, void *opaque);
+} IOASIDHostQueryFns;
 
 /*
  * What a host offers: one function per /dev/ioasid operation.  Each
@@ -59,11 +100,12 @@ typedef struct IOASIDHostOps {
                          hwaddr iova, bool is_write, hwaddr *addr,
                          hwaddr *len, bool *block_nosnoop);
     /*
-     * Introspection for query-ioasid: every IOASID, with the mappings that
-     * overlap [@first, @last], at most @max of them each (0: all).
+     * Introspection (see IOASIDHostQueryFns): every IOASID in increasing
+     * order, with its attachments and the mappings that overlap [@first,
+     * @last] in increasing IOVA order, at most @max of them (0: all).
      */
-    IoasidSpaceInfoList *(*query)(IOASIDBackend *be, uint64_t first,
-                                  uint64_t last, uint64_t max);
+    void (*query)(IOASIDBackend *be, uint64_t first, uint64_t last,
+                  uint64_t max, const IOASIDHostQueryFns *fns, void *opaque);
 } IOASIDHostOps;
 
 struct IOASIDBackend {
@@ -79,6 +121,7 @@ struct IOASIDBackend {
 
     /* state */
     char *name;                 /* a kernel context's (not an -object) */
+    IOASIDHostFlushFn *host_flush;  /* for a host that models the caches */
     const IOASIDHostOps *ops;
     void *host;                 /* the ops' own state */
     uint32_t next_dev_id;

@@ -205,6 +205,58 @@ static void test_plan(void)
     error_free(err);
 }
 
+/* What ops->query reports, recorded in the order it calls */
+typedef struct Seen {
+    IOASIDHostSpace space[2];
+    unsigned nspace;
+    uint32_t dev[4], pasid[4];
+    unsigned ndev;
+    IOASIDHostMapping map[4];
+    unsigned nmap;
+} Seen;
+
+static void seen_space(const IOASIDHostSpace *space, void *opaque)
+{
+    Seen *s = opaque;
+
+    g_assert_cmpuint(s->nspace, <, ARRAY_SIZE(s->space));
+    s->space[s->nspace++] = *space;
+}
+
+static void seen_attachment(uint32_t dev_id, uint32_t pasid, void *opaque)
+{
+    Seen *s = opaque;
+
+    g_assert_cmpuint(s->nspace, ==, 1);     /* after its IOASID */
+    g_assert_cmpuint(s->ndev, <, ARRAY_SIZE(s->dev));
+    s->dev[s->ndev] = dev_id;
+    s->pasid[s->ndev++] = pasid;
+}
+
+static void seen_mapping(const IOASIDHostMapping *mapping, void *opaque)
+{
+    Seen *s = opaque;
+
+    g_assert_cmpuint(s->nspace, ==, 1);
+    g_assert_cmpuint(s->nmap, <, ARRAY_SIZE(s->map));
+    s->map[s->nmap++] = *mapping;
+}
+
+static const IOASIDHostQueryFns seen_fns = {
+    .space = seen_space,
+    .attachment = seen_attachment,
+    .mapping = seen_mapping,
+};
+
+static Seen query(IOASIDBackend *be, uint64_t first, uint64_t last,
+                  uint64_t max)
+{
+    Seen s = { 0 };
+
+    be->ops->query(be, first, last, max, &seen_fns, &s);
+    return s;
+}
+
 /* ---- the host calls ---- */
 
 static void test_info(void)
@@ -295,7 +347,7 @@ static void test_map_splits_at_ram_regions(void)
 static void test_map_failure_undoes_its_pieces(void)
 {
     IOASIDBackend *be;
-    IoasidSpaceInfoList *q;
+    Seen q;
 
     fake_reset(1);
     be = be_new(true, 100);
@@ -319,12 +371,12 @@ static void test_map_failure_undoes_its_pieces(void)
     g_assert_cmpint(be->ops->map_dma(be, 1, 0, 0x1000, RAM_END, RW), ==,
                     -EFAULT);
     g_assert_cmpuint(fk.calls->len, ==, 4);
-    q = be->ops->query(be, 0, UINT64_MAX, 0);
-    g_assert_cmpuint(q->value->map_calls, ==, 3);
-    g_assert_cmpuint(q->value->failed_calls, ==, 3);
-    g_assert_cmpuint(q->value->quota_refused, ==, 1);
-    g_assert_cmpuint(q->value->mapping_count, ==, 0);
-    qapi_free_IoasidSpaceInfoList(q);
+    q = query(be, 0, UINT64_MAX, 0);
+    g_assert_cmpuint(q.nspace, ==, 1);
+    g_assert_cmpuint(q.space[0].map_calls, ==, 3);
+    g_assert_cmpuint(q.space[0].failed_calls, ==, 3);
+    g_assert_cmpuint(q.space[0].quota_refused, ==, 1);
+    g_assert_cmpuint(q.space[0].mapping_count, ==, 0);
     be_free(be);
 }
 
@@ -382,8 +434,7 @@ static void test_not_enforced_cannot_block(void)
 static void test_query_asked_and_applied(void)
 {
     IOASIDBackend *be;
-    IoasidSpaceInfoList *q;
-    IoasidMappingInfoList *m;
+    Seen q;
     uint64_t total, nosnoop;
 
     fake_reset(1);
@@ -402,34 +453,31 @@ static void test_query_asked_and_applied(void)
     g_assert_cmpuint(total, ==, 2);
     g_assert_cmpuint(nosnoop, ==, 0);       /* the kernel snoops them all */
 
-    q = be->ops->query(be, 0, UINT64_MAX, 0);
-    g_assert_nonnull(q);
-    g_assert_null(q->next);
-    g_assert_cmpuint(q->value->ioasid, ==, 1);
-    g_assert_true(q->value->enforce_snoop);
-    g_assert_cmpstr(q->value->devices->value, ==,
-                    "/machine/peripheral/hostdev0");
-    m = q->value->mappings;
-    g_assert_cmphex(m->value->iova, ==, 0x1000);
-    g_assert_true(m->value->requested_block_nosnoop);
-    g_assert_true(m->value->block_nosnoop);
-    m = m->next;
-    g_assert_cmphex(m->value->iova, ==, 0x3000);
-    g_assert_cmphex(m->value->size, ==, 0x2000);
-    g_assert_cmphex(m->value->addr, ==, 0x4000);
-    g_assert_false(m->value->requested_block_nosnoop);
-    g_assert_true(m->value->block_nosnoop);        /* stricter than asked */
-    g_assert_null(m->next);
-    qapi_free_IoasidSpaceInfoList(q);
+    q = query(be, 0, UINT64_MAX, 0);
+    g_assert_cmpuint(q.nspace, ==, 1);
+    g_assert_cmpuint(q.space[0].ioasid, ==, 1);
+    g_assert_true(q.space[0].enforce_snoop);
+    g_assert_cmpuint(q.space[0].mapping_count, ==, 2);
+    /* the one device, with requests without PASID */
+    g_assert_cmpuint(q.ndev, ==, 1);
+    g_assert_cmpuint(q.dev[0], ==, 5);
+    g_assert_cmphex(q.pasid[0], ==, IOASID_NO_PASID);
+    g_assert_cmpuint(q.nmap, ==, 2);
+    g_assert_cmphex(q.map[0].iova, ==, 0x1000);
+    g_assert_true(q.map[0].flags & BLOCK);
+    g_assert_true(q.map[0].block_nosnoop);
+    g_assert_cmphex(q.map[1].iova, ==, 0x3000);
+    g_assert_cmphex(q.map[1].size, ==, 0x2000);
+    g_assert_cmphex(q.map[1].addr, ==, 0x4000);
+    g_assert_false(q.map[1].flags & BLOCK);
+    g_assert_true(q.map[1].block_nosnoop);          /* stricter than asked */
 
     /* a window, and a count */
-    q = be->ops->query(be, 0x3000, 0x3fff, 0);
-    g_assert_cmphex(q->value->mappings->value->iova, ==, 0x3000);
-    g_assert_null(q->value->mappings->next);
-    qapi_free_IoasidSpaceInfoList(q);
-    q = be->ops->query(be, 0, UINT64_MAX, 1);
-    g_assert_null(q->value->mappings->next);
-    qapi_free_IoasidSpaceInfoList(q);
+    q = query(be, 0x3000, 0x3fff, 0);
+    g_assert_cmpuint(q.nmap, ==, 1);
+    g_assert_cmphex(q.map[0].iova, ==, 0x3000);
+    q = query(be, 0, UINT64_MAX, 1);
+    g_assert_cmpuint(q.nmap, ==, 1);
 
     g_assert_cmpint(be->ops->detach(be, 1, 5, IOASID_NO_PASID), ==, 0);
     g_assert_cmpint(be->ops->detach(be, 1, 5, IOASID_NO_PASID), ==, -ENODEV);
