@@ -126,15 +126,9 @@ static IOASIDVfioType1 *type1(IOASIDBackend *be)
     return be->host;
 }
 
+/* The container was opened by its caller (ioasid_vfio_type1_new()) */
 static bool type1_open(IOASIDBackend *be, Error **errp)
 {
-    IOASIDVfioType1 *t = type1(be);
-
-    be->host_snoop_control = t->enforced;
-    be->platform_nosnoop = t->platform_nosnoop;
-    be->enforce_snoop = t->enforced ? IOASID_ENFORCE_SNOOP_ON
-                                    : IOASID_ENFORCE_SNOOP_OFF;
-    be->max_mappings = t->max_mappings;
     return true;
 }
 

@@ -41,27 +41,50 @@ static const char *ioasid_name(IOASIDBackend *be)
 
 /* ---- Host calls used by devices ---- */
 
+/*
+ * Open the host behind @be->ops and read, once, what it can do: its
+ * answers are the context's capabilities from then on (be->info).
+ */
+static bool ioasid_backend_open(IOASIDBackend *be, Error **errp)
+{
+    int ret;
+
+    if (!be->ops->open(be, errp)) {
+        return false;
+    }
+    be->info = (struct ioasid_info) { .argsz = sizeof(be->info) };
+    ret = be->ops->get_info(be, &be->info);
+    trace_ioasid_host_get_info(ioasid_name(be), be->info.flags,
+                               be->info.pgsize_bitmap, be->info.max_mappings,
+                               ret);
+    if (ret) {
+        error_setg_errno(errp, -ret, "ioasid '%s': the host does not say "
+                         "what it can do (IOASID_GET_INFO)", ioasid_name(be));
+        be->ops->close(be);
+        return false;
+    }
+    return true;
+}
+
 bool ioasid_backend_can_block_nosnoop(IOASIDBackend *be)
 {
-    struct ioasid_info info = { .argsz = sizeof(info) };
-
-    return !be->ops->get_info(be, &info) &&
-           (info.flags & IOASID_INFO_CAN_BLOCK_NOSNOOP);
+    return be->info.flags & IOASID_INFO_CAN_BLOCK_NOSNOOP;
 }
 
 bool ioasid_backend_platform_nosnoop(IOASIDBackend *be)
 {
-    struct ioasid_info info = { .argsz = sizeof(info) };
-
-    return !be->ops->get_info(be, &info) &&
-           (info.flags & IOASID_INFO_PLATFORM_NOSNOOP);
+    return be->info.flags & IOASID_INFO_PLATFORM_NOSNOOP;
 }
 
 uint32_t ioasid_backend_max_mappings(IOASIDBackend *be)
 {
-    struct ioasid_info info = { .argsz = sizeof(info) };
+    return be->info.max_mappings;
+}
 
-    return be->ops->get_info(be, &info) ? 0 : info.max_mappings;
+uint64_t ioasid_backend_min_pgsize(IOASIDBackend *be)
+{
+    return be->info.pgsize_bitmap ? 1ULL << ctz64(be->info.pgsize_bitmap)
+                                  : 4096;
 }
 
 bool ioasid_backend_mapping_counts(IOASIDBackend *be, uint32_t ioasid,
@@ -293,7 +316,7 @@ static void ioasid_complete(UserCreatable *uc, Error **errp)
         be->host_flush = ioasid_flush_caches;
     }
     be->ops = &ioasid_soft_host_ops;
-    if (!be->ops->open(be, errp)) {
+    if (!ioasid_backend_open(be, errp)) {
         be->ops = NULL;
         return;
     }
@@ -309,11 +332,14 @@ IOASIDBackend *ioasid_backend_new_kernel(const char *name,
     be->name = g_strdup(name);
     be->ops = ops;
     be->host = host;
-    if (!ops->open(be, errp)) {
+    if (!ioasid_backend_open(be, errp)) {
         be->ops = NULL;
         object_unref(OBJECT(be));
         return NULL;
     }
+    /* a kernel context's policy is what its kernel does */
+    be->enforce_snoop = ioasid_backend_can_block_nosnoop(be) ?
+                        IOASID_ENFORCE_SNOOP_ON : IOASID_ENFORCE_SNOOP_OFF;
     QTAILQ_INSERT_TAIL(&ioasid_backends, be, next);
     return be;
 }
@@ -659,10 +685,11 @@ IoasidContextInfoList *qmp_query_ioasid(const char *id, bool has_iova,
         info = g_new0(IoasidContextInfo, 1);
         info->id = g_strdup(ioasid_name(be));
         info->backend = be->ops->backend;
-        info->host_snoop_control = be->host_snoop_control;
-        info->platform_nosnoop = be->platform_nosnoop;
+        /* what the host said at open, for kernel contexts too */
+        info->host_snoop_control = ioasid_backend_can_block_nosnoop(be);
+        info->platform_nosnoop = ioasid_backend_platform_nosnoop(be);
         info->enforce_snoop = be->enforce_snoop;
-        info->max_mappings = be->max_mappings;
+        info->max_mappings = ioasid_backend_max_mappings(be);
         info->ioasids = ioasid_query_spaces(be, first, last,
                                             has_count ? count : 0);
         ioasid_query_translations(be, info->ioasids);

@@ -641,8 +641,6 @@ bool ioasid_relay_start(IOASIDRelay *relay, IOASIDBackend *be,
                         void (*changed)(void *opaque), void *opaque,
                         Error **errp)
 {
-    struct ioasid_info info = { .argsz = sizeof(info) };
-
     assert(!relay->started);
     *relay = (IOASIDRelay) {
         .be = be,
@@ -654,11 +652,8 @@ bool ioasid_relay_start(IOASIDRelay *relay, IOASIDBackend *be,
         .opaque = opaque,
         .can_block = ioasid_backend_can_block_nosnoop(be),
         .max_mappings = ioasid_backend_max_mappings(be),
-        .pgsize = 4096,
+        .pgsize = ioasid_backend_min_pgsize(be),
     };
-    if (!be->ops->get_info(be, &info) && info.pgsize_bitmap) {
-        relay->pgsize = 1ULL << ctz64(info.pgsize_bitmap);
-    }
     QLIST_INIT(&relay->giommus);
     if (as != &address_space_memory &&
         !ioasid_relay_check_viommu(relay, as->root,

@@ -120,6 +120,11 @@ struct IOASIDBackend {
     uint64_t cache_size;        /* of the strict cache model */
 
     /* state */
+    /*
+     * What the host says it can do (IOASID_GET_INFO), read once when it
+     * is opened (ioasid_backend_open()) and never written after
+     */
+    struct ioasid_info info;
     char *name;                 /* a kernel context's (not an -object) */
     IOASIDHostFlushFn *host_flush;  /* for a host that models the caches */
     const IOASIDHostOps *ops;
@@ -154,6 +159,8 @@ bool ioasid_backend_can_block_nosnoop(IOASIDBackend *be);
 bool ioasid_backend_platform_nosnoop(IOASIDBackend *be);
 /* The most mappings one IOASID may hold */
 uint32_t ioasid_backend_max_mappings(IOASIDBackend *be);
+/* The smallest page the host maps (its IOMMU's) */
+uint64_t ioasid_backend_min_pgsize(IOASIDBackend *be);
 
 /* Bind a device to the context; returns its dev_id. */
 uint32_t ioasid_backend_bind_device(IOASIDBackend *be, Object *dev);
