@@ -209,29 +209,53 @@ static int ioasid_vfio_translate(IOASIDVFIOState *s, IOASIDVFIORequester *rq,
 static int ioasid_vfio_access(IOASIDVFIOState *s, uint64_t iova, GArray *segs,
                               uint8_t *buf, bool is_write, bool nosnoop)
 {
-    unsigned int i;
+    /*
+     * Without the cache model the data moves the same whatever each
+     * segment's snoop attribute: one access per run of segments contiguous
+     * in guest-physical memory, unless one fails (then one at a time, so
+     * that the fault names the first IOVA that cannot be reached).
+     */
+    bool merge = !ioasid_cache_model_active();
+    unsigned int i, j, k;
 
-    for (i = 0; i < segs->len; i++) {
+    for (i = 0; i < segs->len; i = j) {
         IOASIDVFIOSegment *seg = &g_array_index(segs, IOASIDVFIOSegment, i);
+        hwaddr len = seg->len;
         MemTxResult r;
 
+        for (j = i + 1; merge && j < segs->len; j++) {
+            IOASIDVFIOSegment *next = &g_array_index(segs, IOASIDVFIOSegment,
+                                                     j);
+
+            if (next->addr != seg->addr + len) {
+                break;
+            }
+            len += next->len;
+        }
         if (unlikely(ioasid_cache_model_active())) {
-            r = ioasid_cache_model_dma_rw(seg->addr, buf, seg->len, is_write,
+            r = ioasid_cache_model_dma_rw(seg->addr, buf, len, is_write,
                                           nosnoop && !seg->block_nosnoop);
         } else {
             r = address_space_rw(&address_space_memory, seg->addr,
-                                 MEMTXATTRS_UNSPECIFIED, buf, seg->len,
-                                 is_write);
+                                 MEMTXATTRS_UNSPECIFIED, buf, len, is_write);
         }
         if (r != MEMTX_OK) {
+            if (j > i + 1) {
+                merge = false;
+                j = i;          /* again, a segment at a time */
+                continue;
+            }
             s->fault_addr = iova;
             return IOASID_VFIO_ERR_NO_MAPPING;
         }
-        if (nosnoop && !seg->block_nosnoop) {
-            s->nosnoop_bytes += seg->len;
+        for (k = i; k < j; k++) {
+            seg = &g_array_index(segs, IOASIDVFIOSegment, k);
+            if (nosnoop && !seg->block_nosnoop) {
+                s->nosnoop_bytes += seg->len;
+            }
         }
-        buf += seg->len;
-        iova += seg->len;
+        buf += len;
+        iova += len;
     }
     return 0;
 }
