@@ -45,7 +45,7 @@ NINJA := flock $(BUILD)/.ninja-lock ninja
 
 .PHONY: all setup build configure check run demo bench checkpatch clean \
 	distclean guest-images build-sanitize check-sanitize build-fuzz fuzz \
-	fuzz-minimize nested-image nested
+	fuzz-minimize nested-image nested iommufd-kernel
 
 all: build
 
@@ -159,6 +159,18 @@ check-sanitize: build-sanitize guest-images
 	    $(OBJ_SAN) $(GUEST)/$(NESTED_SERIES)
 	$(SRC)/scripts/sanitize-env.sh $(SRC)/scripts/run-tests.sh $(OBJ_SAN) \
 	    $(SAN_TESTS) $(CRASHERS) $(SRC)/scripts/guest/nested-sanitize.sh
+
+# ---------------------------------------------------------------------------
+# A guest kernel with iommufd (no Debian kernel enables it), built from
+# Debian's linux-source-6.12 once per machine and cached in
+# ~/.cache/qemu-ioasid/kernel (scripts/guest/iommufd-kernel.sh).
+$(BUILD)/.setup-kernel-done: scripts/setup-host.sh
+	@mkdir -p $(BUILD)
+	$(SUDO) bash scripts/setup-host.sh --kernel
+	@touch $@
+
+iommufd-kernel: $(BUILD)/.setup-kernel-done
+	$(SRC)/scripts/guest/iommufd-kernel.sh $(GUEST)/iommufd
 
 # ---------------------------------------------------------------------------
 # Fuzzing: QEMU's generic-fuzz over q35 + intel-iommu + ioasid-vfio, built by

@@ -3,22 +3,27 @@
 #
 # Install what building and testing qemu-ioasid needs on a fresh Debian 12
 # (bookworm) or Debian 13 (trixie) machine.  Idempotent; run as root.
-#   scripts/setup-host.sh [--fuzz]
+#   scripts/setup-host.sh [--fuzz] [--kernel]
 #
 # - deb-src for trixie, so that `apt-get source qemu` fetches QEMU 10.0.x;
 # - on bookworm, bookworm-backports for meson >= 1.5 and python3-pycotap;
 # - compilers, ninja, glib, pixman, libfdt, ccache;
 # - SeaBIOS and the x86 option ROMs (QEMU's orig tarball ships no blobs);
 # - with --fuzz, also clang and its runtime with libFuzzer (`make fuzz`):
-#   Debian's default clang (14 on bookworm), the same on 12 and 13.
+#   Debian's default clang (14 on bookworm), the same on 12 and 13;
+# - with --kernel, Debian's Linux 6.12 source and what building it needs
+#   (`make iommufd-kernel`: a guest kernel with iommufd).
 set -euo pipefail
 
 fuzz=no
-case "${1:-}" in
---fuzz) fuzz=yes ;;
-"") ;;
-*) echo "usage: setup-host.sh [--fuzz]" >&2; exit 1 ;;
-esac
+kernel=no
+for arg in "$@"; do
+    case "$arg" in
+    --fuzz) fuzz=yes ;;
+    --kernel) kernel=yes ;;
+    *) echo "usage: setup-host.sh [--fuzz] [--kernel]" >&2; exit 1 ;;
+    esac
+done
 
 if [ "$(id -u)" != 0 ]; then
     echo "setup-host.sh: run as root (it installs packages)" >&2
@@ -68,5 +73,8 @@ else
 fi
 if [ "$fuzz" = yes ]; then
     $apt_install clang libclang-rt-dev
+fi
+if [ "$kernel" = yes ]; then
+    $apt_install linux-source-6.12 bc bison flex libelf-dev libssl-dev cpio
 fi
 echo "setup-host: done ($PRETTY_NAME)"
