@@ -467,6 +467,69 @@ int ioasid_soft_host_translate(IOASIDSoftHost *host, uint32_t dev_id,
     return 0;
 }
 
+int ioasid_soft_host_translate_range(IOASIDSoftHost *host, uint32_t dev_id,
+                                     uint32_t pasid, uint64_t iova,
+                                     uint64_t len, bool is_write,
+                                     IOASIDHostDmaSegFn *fn, void *opaque,
+                                     uint64_t *done)
+{
+    uint64_t key = ioasid_soft_key(dev_id, pasid);
+    IOASIDSoftSpace *space = g_tree_lookup(host->devices, &key);
+    uint64_t last = iova + len - 1, cur = iova;
+    uint32_t need = is_write ? IOASID_DMA_MAP_FLAG_WRITE
+                             : IOASID_DMA_MAP_FLAG_READ;
+    uint64_t run_addr = 0, run_len = 0;
+    bool run_block = false;
+    IntervalTreeNode *n;
+    int ret = 0;
+
+    assert(len && last >= iova);
+    *done = 0;
+    if (!space) {
+        return -ENOENT;
+    }
+    /* mappings never overlap: in start order, each must begin at cur */
+    for (n = interval_tree_iter_first(&space->mappings, iova, last); ;
+         n = interval_tree_iter_next(n, iova, last)) {
+        IOASIDSoftMapping *m;
+        uint64_t addr, piece;
+        bool block;
+
+        if (!n || n->start > cur) {
+            ret = -ENOENT;
+            break;
+        }
+        m = container_of(n, IOASIDSoftMapping, node);
+        if (!(m->flags & need)) {
+            ret = -EACCES;
+            break;
+        }
+        addr = m->addr + (cur - n->start);
+        piece = MIN(n->last, last) - cur + 1;
+        block = space->enforce_snoop ||
+                (m->flags & IOASID_DMA_MAP_FLAG_BLOCK_NOSNOOP);
+        if (run_len && (run_addr + run_len != addr || run_block != block)) {
+            fn(opaque, run_addr, run_len, run_block);
+            *done += run_len;
+            run_len = 0;
+        }
+        if (!run_len) {
+            run_addr = addr;
+            run_block = block;
+        }
+        run_len += piece;
+        if (MIN(n->last, last) == last) {
+            break;
+        }
+        cur += piece;
+    }
+    if (run_len) {
+        fn(opaque, run_addr, run_len, run_block);
+        *done += run_len;
+    }
+    return ret;
+}
+
 typedef struct IOASIDSoftIter {
     IOASIDSoftSpaceFn fn;
     void *opaque;
@@ -689,15 +752,15 @@ static int soft_mapping_counts(IOASIDBackend *be, uint32_t ioasid,
 }
 
 static int soft_dma_translate(IOASIDBackend *be, uint32_t dev_id,
-                              uint32_t pasid, hwaddr iova, bool is_write,
-                              hwaddr *addr, hwaddr *len, bool *block_nosnoop)
+                              uint32_t pasid, hwaddr iova, hwaddr len,
+                              bool is_write, IOASIDHostDmaSegFn *fn,
+                              void *opaque, hwaddr *done)
 {
-    uint64_t a, l = *len;
-    int ret = ioasid_soft_host_translate(soft(be), dev_id, pasid, iova,
-                                         is_write, &a, &l, block_nosnoop);
+    uint64_t d;
+    int ret = ioasid_soft_host_translate_range(soft(be), dev_id, pasid, iova,
+                                               len, is_write, fn, opaque, &d);
 
-    *addr = a;
-    *len = l;
+    *done = d;
     return ret;
 }
 

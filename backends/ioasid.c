@@ -211,15 +211,16 @@ int ioasid_backend_unmap_dma(IOASIDBackend *be, uint32_t ioasid,
 }
 
 int ioasid_backend_dma_translate(IOASIDBackend *be, uint32_t dev_id,
-                                 uint32_t pasid, hwaddr iova, bool is_write,
-                                 hwaddr *addr, hwaddr *len,
-                                 bool *block_nosnoop)
+                                 uint32_t pasid, hwaddr iova, hwaddr len,
+                                 bool is_write, IOASIDHostDmaSegFn *fn,
+                                 void *opaque, hwaddr *done)
 {
+    *done = 0;
     if (!be->ops->dma_translate) {
         return -ENOSYS;
     }
-    return be->ops->dma_translate(be, dev_id, pasid, iova, is_write, addr,
-                                  len, block_nosnoop);
+    return be->ops->dma_translate(be, dev_id, pasid, iova, len, is_write, fn,
+                                  opaque, done);
 }
 
 /* ---- The object ---- */

@@ -172,31 +172,41 @@ typedef struct IOASIDVFIORequester {
     IOASIDRelay *relay;
 } IOASIDVFIORequester;
 
+static void ioasid_vfio_add_segment(void *opaque, uint64_t addr, uint64_t len,
+                                    bool block_nosnoop)
+{
+    IOASIDVFIOSegment seg = { addr, len, block_nosnoop };
+
+    g_array_append_val((GArray *)opaque, seg);
+}
+
 static int ioasid_vfio_translate(IOASIDVFIOState *s, IOASIDVFIORequester *rq,
                                  uint64_t iova, uint32_t len, bool is_write,
                                  GArray *segs)
 {
-    while (len) {
-        IOASIDVFIOSegment seg = { .len = len };
-        int ret = ioasid_backend_dma_translate(s->be, s->dev_id, rq->pasid,
-                                               iova, is_write, &seg.addr,
-                                               &seg.len, &seg.block_nosnoop);
+    bool walked = false;        /* the vIOMMU walked at this IOVA already */
 
-        if (ret && ret != -EACCES && ioasid_relay_fill(rq->relay, iova)) {
-            seg.len = len;
-            ret = ioasid_backend_dma_translate(s->be, s->dev_id, rq->pasid,
-                                               iova, is_write, &seg.addr,
-                                               &seg.len, &seg.block_nosnoop);
+    while (len) {
+        hwaddr done;
+        int ret = ioasid_backend_dma_translate(s->be, s->dev_id, rq->pasid,
+                                               iova, len, is_write,
+                                               ioasid_vfio_add_segment, segs,
+                                               &done);
+
+        iova += done;
+        len -= done;
+        if (!ret) {
+            break;
         }
-        if (ret) {
-            s->fault_addr = iova;
-            ioasid_relay_report_fault(rq->relay, iova, is_write);
-            return ret == -EACCES ? IOASID_VFIO_ERR_PERMISSION
-                                  : IOASID_VFIO_ERR_NO_MAPPING;
+        walked &= !done;
+        if (ret != -EACCES && !walked && ioasid_relay_fill(rq->relay, iova)) {
+            walked = true;
+            continue;
         }
-        g_array_append_val(segs, seg);
-        iova += seg.len;
-        len -= seg.len;
+        s->fault_addr = iova;
+        ioasid_relay_report_fault(rq->relay, iova, is_write);
+        return ret == -EACCES ? IOASID_VFIO_ERR_PERMISSION
+                              : IOASID_VFIO_ERR_NO_MAPPING;
     }
     return 0;
 }
@@ -263,10 +273,7 @@ static int ioasid_vfio_access(IOASIDVFIOState *s, uint64_t iova, GArray *segs,
 static int ioasid_vfio_do_dma(IOASIDVFIOState *s, unsigned int op,
                               bool nosnoop)
 {
-    g_autoptr(GArray) src = g_array_new(false, false,
-                                        sizeof(IOASIDVFIOSegment));
-    g_autoptr(GArray) dst = g_array_new(false, false,
-                                        sizeof(IOASIDVFIOSegment));
+    GArray *src, *dst;
     uint8_t *buf;
     IOASIDVFIORequester rq = { IOASID_NO_PASID, &s->relay };
     int err;
@@ -294,6 +301,13 @@ static int ioasid_vfio_do_dma(IOASIDVFIOState *s, unsigned int op,
         }
         rq = (IOASIDVFIORequester) { p->pasid, &p->relay };
     }
+    if (!s->bounce) {
+        s->bounce = g_malloc(IOASID_VFIO_MAX_LEN);
+        s->segs[0] = g_array_new(false, false, sizeof(IOASIDVFIOSegment));
+        s->segs[1] = g_array_new(false, false, sizeof(IOASIDVFIOSegment));
+    }
+    src = g_array_set_size(s->segs[0], 0);
+    dst = g_array_set_size(s->segs[1], 0);
     if (op == IOASID_VFIO_OP_COPY) {
         err = ioasid_vfio_translate(s, &rq, s->src, s->len, false, src);
         if (err) {
@@ -305,9 +319,6 @@ static int ioasid_vfio_do_dma(IOASIDVFIOState *s, unsigned int op,
         return err;
     }
 
-    if (!s->bounce) {
-        s->bounce = g_malloc(IOASID_VFIO_MAX_LEN);
-    }
     buf = s->bounce;
     if (op == IOASID_VFIO_OP_COPY) {
         err = ioasid_vfio_access(s, s->src, src, buf, false, nosnoop);
@@ -654,6 +665,8 @@ static void ioasid_vfio_exit(PCIDevice *pdev)
     ioasid_vfio_pasid_unrealize(s);
     ioasid_relay_stop(&s->relay);
     g_clear_pointer(&s->bounce, g_free);
+    g_clear_pointer(&s->segs[0], g_array_unref);
+    g_clear_pointer(&s->segs[1], g_array_unref);
     if (s->attached) {
         ioasid_noncoherent_remove(&s->nc);
         ioasid_backend_detach(s->be, s->ioasid, s->dev_id, IOASID_NO_PASID);

@@ -61,6 +61,19 @@ int ioasid_soft_host_translate(IOASIDSoftHost *host, uint32_t dev_id,
                                uint64_t *addr, uint64_t *len,
                                bool *block_nosnoop);
 
+/*
+ * The same for the whole of [@iova, @iova + @len) (@len >= 1, not past
+ * 2^64): @fn gets the pieces in order, one per run of mappings contiguous
+ * in IOVA and guest-physical address with the same snoop attribute.
+ * Returns 0 when all of it translates; else -ENOENT or -EACCES as above
+ * for IOVA @iova + *@done, @fn having had the *@done bytes before it.
+ */
+int ioasid_soft_host_translate_range(IOASIDSoftHost *host, uint32_t dev_id,
+                                     uint32_t pasid, uint64_t iova,
+                                     uint64_t len, bool is_write,
+                                     IOASIDHostDmaSegFn *fn, void *opaque,
+                                     uint64_t *done);
+
 /* Introspection, for query-ioasid. */
 typedef struct IOASIDSoftMappingInfo {
     uint64_t iova;

@@ -29,6 +29,13 @@ OBJECT_DECLARE_SIMPLE_TYPE(IOASIDBackend, IOASID)
 typedef void IOASIDHostFlushFn(void *opaque, uint64_t addr, uint64_t size,
                                bool map);
 
+/*
+ * A piece of a translated DMA range: it lands at guest-physical
+ * [@addr, @addr + @len), and the IOMMU forces snooping there or not
+ */
+typedef void IOASIDHostDmaSegFn(void *opaque, uint64_t addr, uint64_t len,
+                                bool block_nosnoop);
+
 /* The PASID of a request without PASID, where a PASID is asked for */
 #define IOASID_NO_PASID         UINT32_MAX
 
@@ -94,11 +101,11 @@ typedef struct IOASIDHostOps {
                           uint64_t *total, uint64_t *nosnoop);
     /*
      * Emulated DMA only (the embedded host, where there is no real IOMMU):
-     * see ioasid_soft_host_translate().
+     * see ioasid_soft_host_translate_range().
      */
     int (*dma_translate)(IOASIDBackend *be, uint32_t dev_id, uint32_t pasid,
-                         hwaddr iova, bool is_write, hwaddr *addr,
-                         hwaddr *len, bool *block_nosnoop);
+                         hwaddr iova, hwaddr len, bool is_write,
+                         IOASIDHostDmaSegFn *fn, void *opaque, hwaddr *done);
     /*
      * Introspection (see IOASIDHostQueryFns): every IOASID in increasing
      * order, with its attachments and the mappings that overlap [@first,
@@ -181,9 +188,9 @@ int ioasid_backend_map_dma(IOASIDBackend *be, uint32_t ioasid, hwaddr iova,
 int ioasid_backend_unmap_dma(IOASIDBackend *be, uint32_t ioasid,
                              hwaddr iova, hwaddr size, Error **errp);
 int ioasid_backend_dma_translate(IOASIDBackend *be, uint32_t dev_id,
-                                 uint32_t pasid, hwaddr iova, bool is_write,
-                                 hwaddr *addr, hwaddr *len,
-                                 bool *block_nosnoop);
+                                 uint32_t pasid, hwaddr iova, hwaddr len,
+                                 bool is_write, IOASIDHostDmaSegFn *fn,
+                                 void *opaque, hwaddr *done);
 
 /* How many mappings @ioasid has, and how many let no-snoop through */
 bool ioasid_backend_mapping_counts(IOASIDBackend *be, uint32_t ioasid,

@@ -444,7 +444,7 @@ static void test_miss_walk(void)
     fs_start(&e, true, NULL);
     qvtd_set_translation(&e.v, true);
     set_pgsnp(&e, true);
-    qvtd_fs_map(&e.v, e.top, IOVA, GPA, 2 * PG, QVTD_PAGE_4K,
+    qvtd_fs_map(&e.v, e.top, IOVA, GPA, 4 * PG, QVTD_PAGE_4K,
                 QVTD_FS_RW_LEAF);
     qie_assert_unmapped(&e, IOVA);
     calls = qie_space_u64(&e, "map-calls");
@@ -461,6 +461,11 @@ static void test_miss_walk(void)
     qie_assert_mapping(&e, IOVA, PG, GPA, true);
     qie_assert_mapping(&e, IOVA + PG, PG, GPA + PG, true);
     g_assert_cmpuint(qie_space_u64(&e, "map-calls") - calls, ==, 2);
+    /* a transfer over two pages neither walked yet: each miss walks */
+    g_assert_cmphex(fill(&e, IOVA + 3 * PG - 32, 64), ==,
+                    IOASID_VFIO_STATUS_DONE);
+    qie_assert_mapping(&e, IOVA + 2 * PG, PG, GPA + 2 * PG, true);
+    qie_assert_mapping(&e, IOVA + 3 * PG, PG, GPA + 3 * PG, true);
 
     /* removed, not yet invalidated: still mapped, as an IOTLB holds it */
     qvtd_fs_update(&e.v, e.top, IOVA, QVTD_PAGE_4K, QVTD_FS_P, 0);

@@ -323,6 +323,89 @@ static void test_translate_faults(void)
     ioasid_soft_host_free(h);
 }
 
+/* The pieces a range translation reported */
+typedef struct Pieces {
+    uint64_t addr[8], len[8];
+    bool block[8];
+    unsigned n;
+} Pieces;
+
+static void add_piece(void *opaque, uint64_t addr, uint64_t len, bool block)
+{
+    Pieces *p = opaque;
+
+    g_assert_cmpuint(p->n, <, ARRAY_SIZE(p->addr));
+    p->addr[p->n] = addr;
+    p->len[p->n] = len;
+    p->block[p->n++] = block;
+}
+
+/*
+ * A range translates as the device's DMA needs it: one piece per run of
+ * mappings contiguous in IOVA and address with the same snoop attribute,
+ * and a fault at the first IOVA that does not translate, with what came
+ * before it reported.
+ */
+static void test_translate_range(void)
+{
+    IOASIDSoftHost *h = ioasid_soft_host_new(true, true, 65535);
+    uint32_t id = alloc(h, 0, 0);
+    uint64_t done;
+    Pieces p = { 0 };
+
+    g_assert_cmpint(attach(h, IOASID_ATTACH_DEVICE, id, 7), ==, 0);
+    /* 0-3 contiguous: 0 and 1 snooped, 2 not, 3 elsewhere; 5 read-only */
+    g_assert_cmpint(map(h, id, 0, PG, 0x100000, R | W | B), ==, 0);
+    g_assert_cmpint(map(h, id, PG, PG, 0x101000, R | W | B), ==, 0);
+    g_assert_cmpint(map(h, id, 2 * PG, PG, 0x102000, R | W), ==, 0);
+    g_assert_cmpint(map(h, id, 3 * PG, PG, 0x200000, R | W), ==, 0);
+    g_assert_cmpint(map(h, id, 5 * PG, PG, 0x300000, R), ==, 0);
+
+    g_assert_cmpint(ioasid_soft_host_translate_range(h, 7, IOASID_NO_PASID,
+                                                     0x800, 4 * PG - 0x900,
+                                                     false, add_piece, &p,
+                                                     &done), ==, 0);
+    g_assert_cmpuint(done, ==, 4 * PG - 0x900);
+    g_assert_cmpuint(p.n, ==, 3);
+    g_assert_cmphex(p.addr[0], ==, 0x100800);
+    g_assert_cmphex(p.len[0], ==, 2 * PG - 0x800);
+    g_assert_true(p.block[0]);
+    g_assert_cmphex(p.addr[1], ==, 0x102000);
+    g_assert_cmphex(p.len[1], ==, PG);
+    g_assert_false(p.block[1]);
+    g_assert_cmphex(p.addr[2], ==, 0x200000);
+    g_assert_cmphex(p.len[2], ==, PG - 0x100);
+
+    /* the hole at 4: what came before is reported, the fault is at 4 */
+    p.n = 0;
+    g_assert_cmpint(ioasid_soft_host_translate_range(h, 7, IOASID_NO_PASID,
+                                                     3 * PG, 3 * PG, false,
+                                                     add_piece, &p, &done),
+                    ==, -ENOENT);
+    g_assert_cmpuint(done, ==, PG);
+    g_assert_cmpuint(p.n, ==, 1);
+    /* a write to the read-only page: -EACCES there */
+    p.n = 0;
+    g_assert_cmpint(ioasid_soft_host_translate_range(h, 7, IOASID_NO_PASID,
+                                                     5 * PG, 8, true,
+                                                     add_piece, &p, &done),
+                    ==, -EACCES);
+    g_assert_cmpuint(done, ==, 0);
+    g_assert_cmpuint(p.n, ==, 0);
+    /* a hole first, and a device not attached */
+    g_assert_cmpint(ioasid_soft_host_translate_range(h, 7, IOASID_NO_PASID,
+                                                     4 * PG, 1, false,
+                                                     add_piece, &p, &done),
+                    ==, -ENOENT);
+    g_assert_cmpuint(done, ==, 0);
+    g_assert_cmpint(ioasid_soft_host_translate_range(h, 8, IOASID_NO_PASID,
+                                                     0, 1, false, add_piece,
+                                                     &p, &done), ==, -ENOENT);
+    g_assert_cmpuint(p.n, ==, 0);
+    attach(h, IOASID_DETACH_DEVICE, id, 7);
+    ioasid_soft_host_free(h);
+}
+
 static void test_attach_and_free(void)
 {
     IOASIDSoftHost *h = ioasid_soft_host_new(true, true, 65535);
@@ -559,6 +642,8 @@ int main(int argc, char **argv)
     g_test_add_func("/ioasid-soft-host/snoop-control", test_snoop_control);
     g_test_add_func("/ioasid-soft-host/translate-faults",
                     test_translate_faults);
+    g_test_add_func("/ioasid-soft-host/translate-range",
+                    test_translate_range);
     g_test_add_func("/ioasid-soft-host/attach-and-free",
                     test_attach_and_free);
     g_test_add_func("/ioasid-soft-host/call-counters", test_call_counters);

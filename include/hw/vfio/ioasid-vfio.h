@@ -73,10 +73,12 @@ struct IOASIDVFIOState {
 
     /*
      * The DMA engine's buffer, IOASID_VFIO_MAX_LEN bytes from the first
-     * command on: one per device rather than one per command, so that a
-     * command's cost is its copy, not the allocator's page faults
+     * command on, and its lists of translated segments: one per device
+     * rather than one per command, so that a command's cost is its copy,
+     * not the allocator's
      */
     uint8_t *bounce;
+    GArray *segs[2];            /* a command's source and destination */
 };
 
 /*
