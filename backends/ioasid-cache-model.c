@@ -546,6 +546,7 @@ bool ioasid_cache_model_enable(uint64_t cache_size, Error **errp)
     QTAILQ_INIT(&ioasid_cache.order);
     ioasid_cache.active = true;
     cpu_cache_model_attach(&ioasid_cache_ops);
+    ioasid_noncoherent_set_cache_info(ioasid_cache_model_info);
     return true;
 }
 

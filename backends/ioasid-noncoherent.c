@@ -28,10 +28,10 @@
 #include "qapi/error.h"
 #include "qapi/qapi-commands-ioasid.h"
 #include "qapi/qapi-events-ioasid.h"
+#include "exec/cpu-cache-model.h"
 #include "hw/qdev-core.h"
 #include "monitor/hmp.h"
 #include "monitor/monitor.h"
-#include "system/ioasid-cache-model.h"
 #include "system/ioasid-noncoherent.h"
 #include "trace.h"
 
@@ -111,6 +111,13 @@ static void ioasid_noncoherent_release(void *opaque)
     if (!ioasid_noncoherent_wanted(dev)) {
         ioasid_noncoherent_set(dev, false);
     }
+}
+
+static IOASIDNoncoherentCacheInfoFn *ioasid_noncoherent_cache_info;
+
+void ioasid_noncoherent_set_cache_info(IOASIDNoncoherentCacheInfoFn *fn)
+{
+    ioasid_noncoherent_cache_info = fn;
 }
 
 bool ioasid_noncoherent_registered(void)
@@ -193,7 +200,8 @@ NoncoherentDmaInfo *qmp_query_noncoherent_dma(Error **errp)
         }
         QAPI_LIST_APPEND(tail, d);
     }
-    info->cache = ioasid_cache_model_info();
+    info->cache = ioasid_noncoherent_cache_info ?
+                  ioasid_noncoherent_cache_info() : NULL;
     info->cache_model = info->cache ? IOASID_CACHE_MODEL_STRICT
                                     : IOASID_CACHE_MODEL_COHERENT;
     return info;

@@ -64,8 +64,20 @@ void ioasid_noncoherent_update(IOASIDNoncoherentDevice *dev);
  * conditions (the end of an incoming migration).
  */
 void ioasid_noncoherent_settle(IOASIDNoncoherentDevice *dev);
-/* Whether the VM has noncoherent DMA registered (any thread) */
+/*
+ * Whether the VM has noncoherent DMA registered (any thread).  The
+ * registry owns this machine-wide fact; the strict cache model reads it
+ * (WBINVD reaches the caches only then) and the registry depends on
+ * nothing of the cache model's.
+ */
 bool ioasid_noncoherent_registered(void);
+
+/*
+ * query-noncoherent-dma's 'cache': what the strict cache model, once
+ * attached, reports of itself (NULL: the machine is coherent)
+ */
+typedef IoasidCacheModelInfo *IOASIDNoncoherentCacheInfoFn(void);
+void ioasid_noncoherent_set_cache_info(IOASIDNoncoherentCacheInfoFn *fn);
 /* Unregister @dev (as if it became coherent first). */
 void ioasid_noncoherent_remove(IOASIDNoncoherentDevice *dev);
 
