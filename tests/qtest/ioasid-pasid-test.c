@@ -210,6 +210,29 @@ static void wait_released(Env *e, int64_t pasid)
     g_assert_not_reached();
 }
 
+/*
+ * The usual start: PASID_A (domain DID_A) with @size bytes at @iova
+ * mapped to GPA_A in a table of its own, translation on, PASID enabled.
+ * Returns PASID_A's table, and its PASID entry in *@pe if asked.
+ */
+static uint64_t pasid_a_start(Env *e, bool fs, uint64_t iova, uint64_t size,
+                              uint64_t *pe)
+{
+    uint64_t top;
+    uint64_t entry;
+
+    pasid_start(e, fs, true, NULL);
+    top = new_table(e);
+    map(e, top, iova, GPA_A, size, false);
+    entry = pasid_attach(e, PASID_A, DID_A, top, false);
+    qvtd_set_translation(&e->v, true);
+    pasid_enable(e, true);
+    if (pe) {
+        *pe = entry;
+    }
+    return top;
+}
+
 static uint64_t nosnoop_bytes(Env *e)
 {
     return qiov_rd64(e->d, IOASID_VFIO_REG_NOSNOOP_BYTES);
@@ -580,12 +603,7 @@ static void test_inv_domain_based(void)
     Env e;
     uint64_t top_a;
 
-    pasid_start(&e, false, true, NULL);
-    top_a = new_table(&e);
-    map(&e, top_a, IOVA, GPA_A, PG, false);
-    pasid_attach(&e, PASID_A, DID_A, top_a, false);
-    qvtd_set_translation(&e.v, true);
-    pasid_enable(&e, true);
+    top_a = pasid_a_start(&e, false, IOVA, PG, NULL);
     g_assert_cmphex(fill_pasid(&e, PASID_A, IOVA, 4, false), ==,
                     IOASID_VFIO_STATUS_DONE);
     assert_mapping(&e, PASID_A, IOVA, PG, GPA_A, false);
@@ -618,12 +636,7 @@ static void test_inv_pasid_based(void)
     Env e;
     uint64_t top_a;
 
-    pasid_start(&e, true, true, NULL);
-    top_a = new_table(&e);
-    map(&e, top_a, IOVA, GPA_A, 2 * PG, false);
-    pasid_attach(&e, PASID_A, DID_A, top_a, false);
-    qvtd_set_translation(&e.v, true);
-    pasid_enable(&e, true);
+    top_a = pasid_a_start(&e, true, IOVA, 2 * PG, NULL);
     g_assert_cmphex(fill_pasid(&e, PASID_A, IOVA, 4, false), ==,
                     IOASID_VFIO_STATUS_DONE);
     g_assert_cmpuint(mapping_count(&e, PASID_A), >=, 1);
@@ -868,15 +881,9 @@ static void test_cycle_pasids(void)
 static void test_found_interrupt_window(void)
 {
     Env e;
-    uint64_t top_a;
     uint8_t got[4];
 
-    pasid_start(&e, false, true, NULL);
-    top_a = new_table(&e);
-    map(&e, top_a, 0xfee00000, GPA_A, PG, false);
-    pasid_attach(&e, PASID_A, DID_A, top_a, false);
-    qvtd_set_translation(&e.v, true);
-    pasid_enable(&e, true);
+    pasid_a_start(&e, false, 0xfee00000, PG, NULL);
     qiov_wr32(e.d, IOASID_VFIO_REG_PATTERN, 0x12345678);
     g_assert_cmphex(fill_pasid(&e, PASID_A, 0xfee00000, 4, false), ==,
                     IOASID_VFIO_STATUS_DONE);
@@ -968,15 +975,10 @@ static void test_found_whole_space_unmap(void)
 static void test_found_idle_space_renewed(void)
 {
     Env e;
-    uint64_t top_a, pe;
+    uint64_t pe;
     uint8_t got[4];
 
-    pasid_start(&e, false, true, NULL);
-    top_a = new_table(&e);
-    map(&e, top_a, IOVA, GPA_A, PG, false);
-    pe = pasid_attach(&e, PASID_A, DID_A, top_a, false);
-    qvtd_set_translation(&e.v, true);
-    pasid_enable(&e, true);
+    pasid_a_start(&e, false, IOVA, PG, &pe);
     g_assert_cmphex(fill_pasid(&e, PASID_A, IOVA, 4, false), ==,
                     IOASID_VFIO_STATUS_DONE);
     pasid_detach(&e, pe, DID_A, PASID_A);

@@ -49,7 +49,7 @@
 #define IOASID_VFIO_ERR_PERMISSION      2   /* host mapping forbids access */
 #define IOASID_VFIO_ERR_BAD_ARGUMENT    3   /* LEN, op or range invalid */
 #define IOASID_VFIO_ERR_NO_BUS_MASTER   4   /* Bus Master Enable is clear */
-#define IOASID_VFIO_ERR_PASID_DISABLED  5   /* PASID_VALID without PASID Enable */
+#define IOASID_VFIO_ERR_PASID_DISABLED  5   /* VALID, PASID Enable clear */
 
 /* PASID: the PASID of the DMA engine's requests, while VALID is set */
 #define IOASID_VFIO_PASID_VALID         (1u << 31)
