@@ -434,36 +434,46 @@ long ioasid_soft_host_ioctl(IOASIDSoftHost *host, unsigned long cmd,
     }
 }
 
+typedef struct IOASIDSoftFirstPiece {
+    uint64_t addr, len;
+    bool block_nosnoop;
+    bool seen;
+} IOASIDSoftFirstPiece;
+
+static void ioasid_soft_first_piece(void *opaque, uint64_t addr, uint64_t len,
+                                    bool block_nosnoop)
+{
+    IOASIDSoftFirstPiece *f = opaque;
+
+    if (!f->seen) {
+        *f = (IOASIDSoftFirstPiece) { addr, len, block_nosnoop, true };
+    }
+}
+
+/* The first piece of ioasid_soft_host_translate_range() */
 int ioasid_soft_host_translate(IOASIDSoftHost *host, uint32_t dev_id,
                                uint32_t pasid, uint64_t iova, bool is_write,
                                uint64_t *addr, uint64_t *len,
                                bool *block_nosnoop)
 {
-    uint64_t key = ioasid_soft_key(dev_id, pasid);
-    IOASIDSoftSpace *space = g_tree_lookup(host->devices, &key);
-    IntervalTreeNode *n;
-    IOASIDSoftMapping *m;
-    uint32_t need = is_write ? IOASID_DMA_MAP_FLAG_WRITE
-                             : IOASID_DMA_MAP_FLAG_READ;
+    IOASIDSoftFirstPiece f = { 0 };
+    uint64_t n = *len, done;
+    int ret;
 
-    if (!space) {
-        return -ENOENT;
+    assert(n);
+    if (iova + n - 1 < iova) {
+        n = -iova;              /* up to 2^64 */
     }
-    n = interval_tree_iter_first(&space->mappings, iova, iova);
-    if (!n) {
-        return -ENOENT;
+    ret = ioasid_soft_host_translate_range(host, dev_id, pasid, iova, n,
+                                           is_write, ioasid_soft_first_piece,
+                                           &f, &done);
+
+    if (!f.seen) {
+        return ret;
     }
-    m = container_of(n, IOASIDSoftMapping, node);
-    if (!(m->flags & need)) {
-        return -EACCES;
-    }
-    *addr = m->addr + (iova - n->start);
-    if (*len - 1 > n->last - iova) {
-        *len = n->last - iova + 1;
-    }
-    /* A host that cannot block never did (MAP_DMA refused the flag). */
-    *block_nosnoop = space->enforce_snoop ||
-                     (m->flags & IOASID_DMA_MAP_FLAG_BLOCK_NOSNOOP);
+    *addr = f.addr;
+    *len = f.len;
+    *block_nosnoop = f.block_nosnoop;
     return 0;
 }
 

@@ -50,9 +50,11 @@ long ioasid_soft_host_ioctl(IOASIDSoftHost *host, unsigned long cmd,
  * PASID @pasid (IOASID_NO_PASID: without): look up @iova in the IOASID the
  * device (PASID) is attached to.
  *
- * On success, *@addr is where @iova lands, *@len is how many bytes from
- * @iova (at most the @len passed in) the same mapping covers, and
- * *@block_nosnoop says whether the IOMMU forces snooping there.
+ * On success, *@addr is where @iova lands, *@len (at least 1 when
+ * called) how many bytes from @iova, at most the @len passed in, land
+ * contiguously from there with the same snoop attribute (the first piece
+ * of ioasid_soft_host_translate_range()), and *@block_nosnoop says
+ * whether the IOMMU forces snooping there.
  * Returns -ENOENT if nothing maps @iova (or the device is not attached),
  * -EACCES if the mapping does not allow the access.
  */
