@@ -15,6 +15,7 @@ export CCACHE_NOHASHDIR := 1
 # commands must keep passing (they exercise every device and every QMP/HMP
 # command).  Paths are relative to build/obj.
 OUR_TESTS := tests/unit/test-ioasid-soft-host tests/unit/test-ioasid-vfio-type1 \
+	tests/unit/test-ioasid-iommufd \
 	tests/qtest/ioasid-vfio-test \
 	tests/qtest/ioasid-relay-test tests/qtest/ioasid-robust-test \
 	tests/qtest/ioasid-random-test tests/qtest/ioasid-cache-test \

@@ -8,26 +8,31 @@
  * Upstream VFIO shadows a vIOMMU with a notifier that drops the guest's
  * snoop bits, so intel-iommu,snoop-control=on refuses it -- when the guest
  * first enables translation, and VFIO then stops QEMU ("DMA mapping
- * failed").  Here a type1 container decides when it connects, that is when
- * the device is realized (or hot-plugged):
+ * failed").  Here a container -- a type1 container, or an iommufd IOAS --
+ * decides when it connects, that is when the device is realized (or
+ * hot-plugged):
  *  - no vIOMMU, or one that accepts VFIO's notifier (snoop control off):
  *    VFIO's own memory listener, as upstream;
  *  - a vIOMMU with snoop control, and a host that enforces cache coherency
- *    for the container (VFIO_DMA_CC_IOMMU): the ioasid relay, the same one
- *    ioasid-vfio uses, over the vfio-type1 host backend
- *    (backends/ioasid-vfio-type1.c).  Every mapping is snooped by the host:
- *    SNP=1 is honoured exactly, SNP=0 is stricter than asked;
+ *    for the device (type1: the container reports VFIO_DMA_CC_IOMMU;
+ *    iommufd: the device's IOMMU has VT-d ECAP.SC, so every HWPT the
+ *    kernel gives it enforces): the ioasid relay, the same one ioasid-vfio
+ *    uses, over the vfio-type1 or iommufd host backend
+ *    (backends/ioasid-host-kernel.c).  Every mapping is snooped by the
+ *    host: SNP=1 is honoured exactly, SNP=0 is stricter than asked;
  *  - a vIOMMU with snoop control and a host that does not enforce (or
  *    cannot say): the device is refused, naming it and the reason.
  *
  * Noncoherent DMA (see system/ioasid-noncoherent.h) follows the three
  * conditions for these devices too: (a) the guest's Enable No Snoop in
  * the device's Device Control, seen in config writes; (b) the kernel's
- * answer: no-snoop passes unless the container enforces coherency;
- * (c) platform-nosnoop of the ioasid-default context if there is one
- * (on otherwise).  QEMU's only lever is the device's file in the KVM-VFIO
- * device.  Each file (a VFIO group) is known from the group's connect to
- * its disconnect, and added to KVM only while wanted: while one of its
+ * answer: no-snoop passes unless the container enforces coherency
+ * (iommufd: unless the HWPT the kernel gave the device does); (c)
+ * platform-nosnoop of the ioasid-default context if there is one (on
+ * otherwise).  QEMU's only lever is the device's file in the KVM-VFIO
+ * device.  Each file (a VFIO group, or an iommufd device's cdev) is known
+ * from its connect to its disconnect, and added to KVM only while wanted:
+ * while one of its
  * devices is noncoherent (with that device's hold-off), or always when a
  * device needs KVM for other reasons (a mediated device, or any VFIO
  * device that is not vfio-pci).  Without KVM the decision is kept and
@@ -43,6 +48,7 @@
 #include "exec/memory.h"
 #include "system/kvm.h"
 #include "system/ioasid-noncoherent.h"
+#include "system/ioasid-iommufd.h"
 #include "system/ioasid-vfio-type1.h"
 #include "hw/vfio/ioasid-assigned.h"
 #include "hw/vfio/ioasid-relay.h"
@@ -50,7 +56,7 @@
 #include "pci.h"
 #include "trace.h"
 
-/* ---- the kernel, for the vfio-type1 backend ---- */
+/* ---- the kernel, for the vfio-type1 and iommufd backends ---- */
 
 static int vfio_ioasid_kernel_ioctl(void *opaque, int fd,
                                     unsigned long request, void *arg)
@@ -84,8 +90,10 @@ static const IOASIDVfioKernel vfio_ioasid_kernel = {
 
 typedef struct VFIOIoasidContainer {
     VFIOContainerBase *bcontainer;
-    int fd;
-    int groupid;                /* of the first group */
+    int fd;                     /* the container, or the iommufd */
+    int groupid;                /* type1: of the first group */
+    bool iommufd;
+    uint32_t ioas_id;           /* iommufd: the IOAS */
     IOASIDVfioCoherency coherency;
     int coherency_err;
     bool snoop_viommu;          /* a vIOMMU with snoop control in front */
@@ -151,17 +159,28 @@ static bool vfio_ioasid_probe_viommu(AddressSpace *as, bool *snoop_viommu,
 static bool vfio_ioasid_start_relay(VFIOIoasidContainer *c, Error **errp)
 {
     VFIOContainerBase *bc = c->bcontainer;
-    g_autofree char *name = g_strdup_printf("vfio-group%d", c->groupid);
-    g_autofree char *owner = g_strdup_printf("VFIO group %d", c->groupid);
-    IOASIDVfioType1 *host;
+    uint32_t max = bc->dma_max_mappings ?: IOASID_DEFAULT_MAX_MAPPINGS;
+    g_autofree char *name = NULL;
+    g_autofree char *owner = NULL;
+    IOASIDHostKernel *host;
 
-    host = ioasid_vfio_type1_new(&vfio_ioasid_kernel, c->fd, true,
-                                 vfio_ioasid_platform_nosnoop(),
-                                 bc->pgsizes,
-                                 bc->dma_max_mappings ?:
-                                 IOASID_DEFAULT_MAX_MAPPINGS);
-    c->be = ioasid_backend_new_kernel(name, &ioasid_vfio_type1_ops, host,
-                                      errp);
+    if (c->iommufd) {
+        name = g_strdup_printf("iommufd-ioas%u", c->ioas_id);
+        owner = g_strdup_printf("iommufd IOAS %u", c->ioas_id);
+        host = ioasid_iommufd_new(&vfio_ioasid_kernel, c->fd, c->ioas_id,
+                                  true, vfio_ioasid_platform_nosnoop(),
+                                  bc->pgsizes, max);
+        c->be = ioasid_backend_new_kernel(name, &ioasid_iommufd_ops, host,
+                                          errp);
+    } else {
+        name = g_strdup_printf("vfio-group%d", c->groupid);
+        owner = g_strdup_printf("VFIO group %d", c->groupid);
+        host = ioasid_vfio_type1_new(&vfio_ioasid_kernel, c->fd, true,
+                                     vfio_ioasid_platform_nosnoop(),
+                                     bc->pgsizes, max);
+        c->be = ioasid_backend_new_kernel(name, &ioasid_vfio_type1_ops, host,
+                                          errp);
+    }
     if (!c->be) {
         return false;
     }
@@ -179,6 +198,28 @@ fail:
     ioasid_backend_release(c->be);
     c->be = NULL;
     return false;
+}
+
+/* The container follows its address space: VFIO's listener or the relay */
+static bool vfio_ioasid_container_follow(VFIOIoasidContainer *c, bool relay,
+                                         Error **errp)
+{
+    VFIOContainerBase *bcontainer = c->bcontainer;
+
+    if (!vfio_ioasid_containers) {
+        vfio_ioasid_containers = g_hash_table_new(NULL, NULL);
+    }
+    g_hash_table_insert(vfio_ioasid_containers, bcontainer, c);
+    if (!relay) {
+        memory_listener_register(&bcontainer->listener,
+                                 bcontainer->space->as);
+        return true;
+    }
+    if (!vfio_ioasid_start_relay(c, errp)) {
+        g_hash_table_remove(vfio_ioasid_containers, bcontainer);
+        return false;
+    }
+    return true;
 }
 
 bool vfio_ioasid_container_connect(VFIOContainerBase *bcontainer, int fd,
@@ -208,22 +249,92 @@ bool vfio_ioasid_container_connect(VFIOContainerBase *bcontainer, int fd,
         g_free(c);
         return false;
     }
-    if (!vfio_ioasid_containers) {
-        vfio_ioasid_containers = g_hash_table_new(NULL, NULL);
-    }
-    g_hash_table_insert(vfio_ioasid_containers, bcontainer, c);
-    if (plan == IOASID_VFIO_PLAN_UPSTREAM) {
-        memory_listener_register(&bcontainer->listener,
-                                 bcontainer->space->as);
-        return true;
-    }
-    if (!vfio_ioasid_start_relay(c, errp)) {
+    if (!vfio_ioasid_container_follow(c, plan == IOASID_VFIO_PLAN_RELAY,
+                                      errp)) {
         error_prepend(errp, "%s: ", name);
-        g_hash_table_remove(vfio_ioasid_containers, bcontainer);
         g_free(c);
         return false;
     }
     return true;
+}
+
+bool vfio_ioasid_iommufd_check(VFIODevice *vbasedev, AddressSpace *as,
+                               Error **errp)
+{
+    ERRP_GUARD();
+    IOASIDVfioCoherency coherency;
+    IOASIDVfioPlan plan;
+    bool snoop_viommu;
+    int err;
+
+    if (!vfio_ioasid_probe_viommu(as, &snoop_viommu, errp)) {
+        error_prepend(errp, "%s: ", vbasedev->name);
+        return false;
+    }
+    coherency = ioasid_iommufd_coherency(&vfio_ioasid_kernel,
+                                         vbasedev->iommufd->fd,
+                                         vbasedev->devid, &err);
+    plan = ioasid_iommufd_plan(snoop_viommu, coherency, err, vbasedev->name,
+                               errp);
+    trace_vfio_ioasid_iommufd_check(vbasedev->name, snoop_viommu, coherency,
+                                    err, plan);
+    return plan != IOASID_VFIO_PLAN_REFUSE;
+}
+
+bool vfio_ioasid_iommufd_connect(VFIOContainerBase *bcontainer, int fd,
+                                 uint32_t ioas_id, Error **errp)
+{
+    ERRP_GUARD();
+    VFIOIoasidContainer *c = g_new0(VFIOIoasidContainer, 1);
+
+    c->bcontainer = bcontainer;
+    c->fd = fd;
+    c->iommufd = true;
+    c->ioas_id = ioas_id;
+    if (!vfio_ioasid_probe_viommu(bcontainer->space->as, &c->snoop_viommu,
+                                  errp)) {
+        g_free(c);
+        return false;
+    }
+    /*
+     * Each device was checked before it was attached: behind a vIOMMU
+     * with snoop control, only devices whose every HWPT enforces.
+     */
+    c->coherency = c->snoop_viommu ? IOASID_VFIO_COHERENCY_ENFORCED
+                                   : IOASID_VFIO_COHERENCY_UNKNOWN;
+    trace_vfio_ioasid_iommufd_connect(ioas_id, c->snoop_viommu);
+    if (!vfio_ioasid_container_follow(c, c->snoop_viommu, errp)) {
+        error_prepend(errp, "IOAS %u: ", ioas_id);
+        g_free(c);
+        return false;
+    }
+    return true;
+}
+
+/* iommufd HWPT id -> whether it enforces cache coherency */
+static GHashTable *vfio_ioasid_hwpts;
+
+void vfio_ioasid_iommufd_hwpt_new(VFIODevice *vbasedev, uint32_t hwpt_id)
+{
+    int err;
+    bool enforced = ioasid_iommufd_coherency(&vfio_ioasid_kernel,
+                                             vbasedev->iommufd->fd,
+                                             vbasedev->devid, &err) ==
+                    IOASID_VFIO_COHERENCY_ENFORCED;
+
+    if (!vfio_ioasid_hwpts) {
+        vfio_ioasid_hwpts = g_hash_table_new(NULL, NULL);
+    }
+    g_hash_table_insert(vfio_ioasid_hwpts, GUINT_TO_POINTER(hwpt_id),
+                        GUINT_TO_POINTER(enforced));
+    trace_vfio_ioasid_iommufd_hwpt(hwpt_id, vbasedev->name, enforced);
+}
+
+void vfio_ioasid_iommufd_hwpt_free(uint32_t hwpt_id)
+{
+    if (vfio_ioasid_hwpts) {
+        g_hash_table_remove(vfio_ioasid_hwpts, GUINT_TO_POINTER(hwpt_id));
+    }
 }
 
 bool vfio_ioasid_container_joined(VFIOContainerBase *bcontainer, int fd,
@@ -315,12 +426,13 @@ static void vfio_ioasid_kvm_file_update(VFIOIoasidKvmFile *f)
     vfio_ioasid_kvm_file_tell(f, want);
 }
 
-void vfio_ioasid_kvm_group_add(int fd, int groupid)
+/* @name: taken over */
+static void vfio_ioasid_kvm_file_add(int fd, char *name)
 {
     VFIOIoasidKvmFile *f = g_new0(VFIOIoasidKvmFile, 1);
 
     f->fd = fd;
-    f->name = g_strdup_printf("group %d", groupid);
+    f->name = name;
     if (!vfio_ioasid_kvm_files) {
         vfio_ioasid_kvm_files = g_hash_table_new(NULL, NULL);
     }
@@ -328,7 +440,17 @@ void vfio_ioasid_kvm_group_add(int fd, int groupid)
     trace_vfio_ioasid_kvm_file(f->name, false, false, 0, kvm_enabled());
 }
 
-void vfio_ioasid_kvm_group_del(int fd)
+void vfio_ioasid_kvm_group_add(int fd, int groupid)
+{
+    vfio_ioasid_kvm_file_add(fd, g_strdup_printf("group %d", groupid));
+}
+
+void vfio_ioasid_kvm_device_file_add(int fd, const char *name)
+{
+    vfio_ioasid_kvm_file_add(fd, g_strdup_printf("device %s", name));
+}
+
+void vfio_ioasid_kvm_file_del(int fd)
 {
     VFIOIoasidKvmFile *f = vfio_ioasid_kvm_file(fd);
 
@@ -341,9 +463,9 @@ void vfio_ioasid_kvm_group_del(int fd)
     g_free(f);
 }
 
-void vfio_ioasid_kvm_device_attaching(VFIODevice *vbasedev, int group_fd)
+void vfio_ioasid_kvm_device_attaching(VFIODevice *vbasedev, int fd)
 {
-    VFIOIoasidKvmFile *f = vfio_ioasid_kvm_file(group_fd);
+    VFIOIoasidKvmFile *f = vfio_ioasid_kvm_file(fd);
 
     /*
      * Before the device is opened: a mediated device's vendor driver looks
@@ -360,7 +482,7 @@ void vfio_ioasid_kvm_device_attaching(VFIODevice *vbasedev, int group_fd)
 typedef struct VFIOIoasidDevice {
     VFIOPCIDevice *vdev;
     IOASIDNoncoherentDevice nc;
-    int kvm_fd;                 /* its group's, or -1 (iommufd) */
+    int kvm_fd;                 /* its group's, or its own (iommufd) */
     uint32_t dev_id;            /* in the relay's context */
     bool attached;
 } VFIOIoasidDevice;
@@ -393,9 +515,22 @@ static bool vfio_ioasid_nosnoop_enabled(VFIOPCIDevice *vdev)
 /* (b): whether no-snoop can pass the host IOMMU */
 static bool vfio_ioasid_nosnoop_passes(VFIOPCIDevice *vdev)
 {
-    VFIOIoasidContainer *c = vfio_ioasid_container(vdev->vbasedev.bcontainer);
+    VFIODevice *vbasedev = &vdev->vbasedev;
+    VFIOIoasidContainer *c = vfio_ioasid_container(vbasedev->bcontainer);
 
-    /* iommufd, or a kernel that did not answer: it may pass */
+    if (vbasedev->iommufd) {
+        /*
+         * The HWPT the kernel gave the device: one allocated for a device
+         * whose IOMMU forces snooping enforces, and the kernel never
+         * gives it to another kind; one allocated for another device does
+         * not (a device that could enforce may share it).  An mdev has no
+         * HWPT of its own.
+         */
+        return !vbasedev->hwpt || !vfio_ioasid_hwpts ||
+               !g_hash_table_lookup(vfio_ioasid_hwpts,
+                                    GUINT_TO_POINTER(vbasedev->hwpt->hwpt_id));
+    }
+    /* a kernel that did not answer: it may pass */
     return !c || c->coherency != IOASID_VFIO_COHERENCY_ENFORCED;
 }
 
@@ -460,10 +595,8 @@ static NoncoherentKvmVfioFile *vfio_ioasid_nc_kvm_file(
     NoncoherentKvmVfioFile *info = g_new0(NoncoherentKvmVfioFile, 1);
 
     if (!f) {
-        /* iommufd: the device's file, added at attach as upstream does */
+        /* not reached: every group and cdev is known from its connect */
         info->file = g_strdup_printf("device %s", d->vdev->vbasedev.name);
-        info->added = info->always = true;
-        info->kvm = kvm_enabled();
         return info;
     }
     info->file = g_strdup(f->name);
@@ -502,31 +635,11 @@ bool vfio_ioasid_pci_realize(VFIOPCIDevice *vdev, Error **errp)
     VFIODevice *vbasedev = &vdev->vbasedev;
     VFIOIoasidContainer *c = vfio_ioasid_container(vbasedev->bcontainer);
     VFIOIoasidDevice *d;
-    bool snoop_viommu;
 
-    if (!c) {
-        /*
-         * iommufd: VFIO's own listener, which a vIOMMU with snoop control
-         * refuses; say so now rather than when the guest enables it.
-         */
-        if (!vfio_ioasid_probe_viommu(pci_device_iommu_address_space(
-                                          &vdev->pdev), &snoop_viommu,
-                                      errp)) {
-            return false;
-        }
-        if (snoop_viommu) {
-            error_setg(errp, "the vIOMMU has snoop-control=on, which QEMU "
-                       "relays only through a VFIO type1 container, not "
-                       "iommufd");
-            error_append_hint(errp, "Drop the device's iommufd property, or "
-                              "use intel-iommu,snoop-control=off.\n");
-            return false;
-        }
-    }
     vfio_ioasid_warn_first_stage(vdev);
     d = g_new0(VFIOIoasidDevice, 1);
     d->vdev = vdev;
-    d->kvm_fd = vbasedev->group ? vbasedev->group->fd : -1;
+    d->kvm_fd = vbasedev->group ? vbasedev->group->fd : vbasedev->fd;
     if (c && c->be) {
         d->dev_id = ioasid_backend_bind_device(c->be, OBJECT(vdev));
         if (!ioasid_backend_attach(c->be, c->ioasid, d->dev_id,
