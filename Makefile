@@ -28,6 +28,8 @@ GUEST_MATRIX := $(SRC)/scripts/guest/matrix.sh
 # guest), after the guest matrix; its initramfs, booted with Linux 6.12
 NESTED := $(SRC)/scripts/guest/nested.py
 NESTED_SERIES := 6.12
+# Its iommufd rows: the guest kernel with iommufd and its own image
+NESTED_IOMMUFD := $(SRC)/scripts/guest/nested-iommufd.sh
 # The crash regression corpus: every past fuzzer crash, replayed
 CRASHERS := $(SRC)/scripts/fuzz/replay-crashers.py
 TESTS := $(OUR_TESTS) $(UPSTREAM_TESTS)
@@ -89,18 +91,22 @@ guest-images: $(BUILD)/.setup-done
 # The nested image (build/guest/nested/initrd.img): our QEMU binary, its
 # libraries and the inner driver in an initramfs; rebuilt when the binary,
 # the driver, its /init or the series' image changed
-nested-image: build guest-images
+nested-image: build guest-images iommufd-kernel
 	$(SUDO) $(SRC)/scripts/guest/nested-image.sh $(GUEST)/nested $(OBJ) \
 	    $(GUEST)/$(NESTED_SERIES)
+	$(SUDO) $(SRC)/scripts/guest/nested-image.sh $(GUEST)/nested-iommufd \
+	    $(OBJ) $(GUEST)/$(NESTED_SERIES) $(GUEST)/iommufd/vmlinuz
 
 check: build guest-images nested-image
 	$(SRC)/scripts/run-tests.sh $(OBJ) $(TESTS) $(CRASHERS) $(GUEST_MATRIX) \
-	    $(NESTED)
+	    $(NESTED) $(NESTED_IOMMUFD)
 
-# The nested VFIO matrix alone (about a minute): one outer boot per outer
-# snoop-control, every inner case in each (docs/devel/ioasid-nested.rst)
+# The nested VFIO matrix alone (about two minutes): one outer boot per outer
+# snoop-control, every inner case in each, on Debian's kernel (type1) and
+# on the iommufd kernel (docs/devel/ioasid-nested.rst)
 nested: nested-image
 	/usr/bin/python3 $(NESTED) $(OBJ) $(GUEST) --series $(NESTED_SERIES)
+	$(NESTED_IOMMUFD) $(OBJ) $(GUEST)
 
 # The main job: boot Linux 6.12 behind intel-iommu with snoop control,
 # run both drivers, show the relay live from the host side.
@@ -153,11 +159,15 @@ build-sanitize: $(BUILD)/.configured-san
 # both abort, so that QEMU dies and its qtest (or the replay) fails even
 # where a test would not look at QEMU's exit status (options and the leak
 # policy: scripts/sanitize-env.sh).
-# The nested VFIO matrix runs there too, with the sanitized QEMU outside and
-# inside the guest (its own image, build/guest/nested-san; about 80 s).
-check-sanitize: build-sanitize guest-images
+# The nested VFIO matrix runs there too, type1 and iommufd rows, with the
+# sanitized QEMU outside and inside the guest (their own images,
+# build/guest/nested-san and nested-san-iommufd; about two minutes).
+check-sanitize: build-sanitize guest-images iommufd-kernel
 	$(SUDO) $(SRC)/scripts/guest/nested-image.sh $(GUEST)/nested-san \
 	    $(OBJ_SAN) $(GUEST)/$(NESTED_SERIES)
+	$(SUDO) $(SRC)/scripts/guest/nested-image.sh \
+	    $(GUEST)/nested-san-iommufd $(OBJ_SAN) $(GUEST)/$(NESTED_SERIES) \
+	    $(GUEST)/iommufd/vmlinuz
 	$(SRC)/scripts/sanitize-env.sh $(SRC)/scripts/run-tests.sh $(OBJ_SAN) \
 	    $(SAN_TESTS) $(CRASHERS) $(SRC)/scripts/guest/nested-sanitize.sh
 

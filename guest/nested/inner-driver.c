@@ -14,7 +14,10 @@
  * CASE: none, platform-nosnoop-off, legacy-sc-off, legacy-sc-on,
  * scalable-sc-off, scalable-sc-on, hotplug-legacy-sc-on (the inner QEMU
  * starts without the device, behind a root port, and QMP device_add brings
- * it).  In the none case the driver also clears and sets Enable No Snoop
+ * it), and iommufd-X for X none and the legacy, scalable and first-stage
+ * ones: the same with -object iommufd and vfio-pci,iommufd= (the device's
+ * cdev, /dev/vfio/devices/vfioN, on /dev/iommu; a guest kernel with
+ * CONFIG_IOMMUFD and CONFIG_VFIO_DEVICE_CDEV).  In the none case the driver also clears and sets Enable No Snoop
  * and steps the inner virtual clock through the noncoherent hold-off.
  * platform-nosnoop-off is none with -object ioasid,id=ioasid-default,
  * platform-nosnoop=off (the platform ignores no-snoop) and one fill only.
@@ -97,6 +100,7 @@ typedef struct Case {
     bool hotplug;
     bool platform_off;          /* ioasid-default, platform-nosnoop=off */
     bool fs;                    /* x-flts=on: first-stage tables */
+    bool iommufd;               /* -object iommufd, vfio-pci,iommufd= */
 } Case;
 
 static const Case cases[] = {
@@ -109,6 +113,16 @@ static const Case cases[] = {
     { "first-stage-sc-off", true, true, false, false, false, true },
     { "first-stage-sc-on", true, true, true, false, false, true },
     { "hotplug-legacy-sc-on", true, false, true, true, false, false },
+    { "iommufd-none", false, false, false, false, false, false, true },
+    { "iommufd-legacy-sc-off", true, false, false, false, false, false, true },
+    { "iommufd-legacy-sc-on", true, false, true, false, false, false, true },
+    { "iommufd-scalable-sc-off", true, true, false, false, false, false,
+      true },
+    { "iommufd-scalable-sc-on", true, true, true, false, false, false, true },
+    { "iommufd-first-stage-sc-off", true, true, false, false, false, true,
+      true },
+    { "iommufd-first-stage-sc-on", true, true, true, false, false, true,
+      true },
 };
 
 typedef struct Inner {
@@ -521,6 +535,10 @@ static void start_inner(Inner *in)
         argv[n++] = "-device";
         argv[n++] = viommu;
     }
+    if (c->iommufd) {
+        argv[n++] = "-object";
+        argv[n++] = "iommufd,id=iommufd0";
+    }
     if (c->platform_off) {
         /* condition (c) of vfio-pci comes from this context */
         argv[n++] = "-object";
@@ -530,6 +548,8 @@ static void start_inner(Inner *in)
     if (c->hotplug) {
         /* the device comes later, through device_add */
         argv[n++] = "pcie-root-port,id=rp0,chassis=1,addr=04.0";
+    } else if (c->iommufd) {
+        argv[n++] = "vfio-pci,host=" HOST_BDF ",id=hostdev0,iommufd=iommufd0";
     } else {
         argv[n++] = "vfio-pci,host=" HOST_BDF ",id=hostdev0";
     }

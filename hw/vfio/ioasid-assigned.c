@@ -274,8 +274,8 @@ bool vfio_ioasid_iommufd_check(VFIODevice *vbasedev, AddressSpace *as,
     coherency = ioasid_iommufd_coherency(&vfio_ioasid_kernel,
                                          vbasedev->iommufd->fd,
                                          vbasedev->devid, &err);
-    plan = ioasid_iommufd_plan(snoop_viommu, coherency, err, vbasedev->name,
-                               errp);
+    /* VFIO prefixes the device's name */
+    plan = ioasid_iommufd_plan(snoop_viommu, coherency, err, "iommufd", errp);
     trace_vfio_ioasid_iommufd_check(vbasedev->name, snoop_viommu, coherency,
                                     err, plan);
     return plan != IOASID_VFIO_PLAN_REFUSE;

@@ -6,22 +6,26 @@
 # every library ldd lists at its path, SeaBIOS's bios-256k.bin (and the
 # build's kvmvapic.bin) for -L, and the static inner driver
 # (guest/nested/inner-driver.c) that runs that QEMU on the assigned device.
-#   scripts/guest/nested-image.sh OUT_DIR BUILD_OBJ SERIES_DIR
+#   scripts/guest/nested-image.sh OUT_DIR BUILD_OBJ SERIES_DIR [KERNEL]
 # writes OUT_DIR/initrd.img (to boot with SERIES_DIR/vmlinuz); does nothing
-# when it is newer than its inputs.
+# when it is newer than its inputs.  With KERNEL (a vmlinuz whose VFIO,
+# vfio-pci and iommufd are built in: `make iommufd-kernel`), the image is
+# for that kernel: busybox from SERIES_DIR, no modules to load.
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
-usage="usage: nested-image.sh OUT_DIR BUILD_OBJ SERIES_DIR"
+usage="usage: nested-image.sh OUT_DIR BUILD_OBJ SERIES_DIR [KERNEL]"
 OUT=$(realpath -m "${1:?$usage}")
 OBJ=$(realpath "${2:?$usage}")
 SERIES=$(realpath "${3:?$usage}")
+KERNEL=${4:+$(realpath "$4")}
 QEMU=$OBJ/qemu-system-x86_64
 BIOS=/usr/share/seabios/bios-256k.bin
 img=$OUT/initrd.img
 inputs=("$QEMU" "$SRC/guest/nested/inner-driver.c" "$SRC/guest/nested/init"
         "$SRC/include/hw/vfio/ioasid-vfio-regs.h"
         "$SRC/tests/qtest/libqos/vtd-regs.h"
-        "$SRC/scripts/guest/nested-image.sh" "$SERIES/initrd.img")
+        "$SRC/scripts/guest/nested-image.sh" "$SERIES/initrd.img"
+        ${KERNEL:+"$KERNEL"})
 
 for f in "${inputs[@]}" "$BIOS" "$SERIES/root/bin/busybox" \
          "$SERIES/root/lib/vfio-modules"; do
@@ -44,7 +48,11 @@ cp "$SERIES/root/bin/busybox" "$root/bin/busybox"
 for a in $("$root/bin/busybox" --list); do
     [ "$a" = busybox ] || ln -sf busybox "$root/bin/$a"
 done
-cp -r "$SERIES/root/lib/vfio" "$SERIES/root/lib/vfio-modules" "$root/lib/"
+if [ -n "$KERNEL" ]; then
+    : > "$root/lib/vfio-modules"        # built into KERNEL
+else
+    cp -r "$SERIES/root/lib/vfio" "$SERIES/root/lib/vfio-modules" "$root/lib/"
+fi
 cp "$SRC/guest/nested/init" "$root/init"
 chmod +x "$root/init"
 gcc -static -O2 -Wall -I "$SRC/include" -I "$SRC/tests/qtest/libqos" \
@@ -65,4 +73,4 @@ vapic=$OBJ/pc-bios/optionrom/kvmvapic.bin
     gzip -1) > "$img.tmp"
 mv "$img.tmp" "$img"
 echo "nested-image: $img ($(du -k "$img" | cut -f1) KiB, kernel" \
-    "$(cat "$SERIES/abi"))"
+    "${KERNEL:-$(cat "$SERIES/abi")})"

@@ -43,6 +43,11 @@ DEV = '/machine/peripheral/dev0'
 CASES = ['none', 'platform-nosnoop-off', 'legacy-sc-off', 'legacy-sc-on',
          'scalable-sc-off', 'scalable-sc-on', 'first-stage-sc-off',
          'first-stage-sc-on', 'hotplug-legacy-sc-on']
+# The same through iommufd (-object iommufd, vfio-pci,iommufd=): a guest
+# kernel with CONFIG_IOMMUFD (`make iommufd-kernel`; no Debian kernel has it)
+IOMMUFD_CASES = ['iommufd-' + c for c in (
+    'none', 'legacy-sc-off', 'legacy-sc-on', 'scalable-sc-off',
+    'scalable-sc-on', 'first-stage-sc-off', 'first-stage-sc-on')]
 BOOT_TIMEOUT = 300
 PG = 4096
 # the driver's no-snoop fill: 8 pages (guest/nested/inner-driver.c)
@@ -81,6 +86,10 @@ def ranges(pgs):
 class Case:
     def __init__(self, name, outer_sc):
         self.name = name
+        # the inner vfio-pci on iommufd: its host context is an IOAS
+        self.iommufd = name.startswith('iommufd-')
+        self.backend = 'iommufd' if self.iommufd else 'vfio-type1'
+        name = name[len('iommufd-'):] if self.iommufd else name
         self.sc = name.endswith('sc-on')
         # -object ioasid,id=ioasid-default,platform-nosnoop=off, no vIOMMU
         self.platform_off = name == 'platform-nosnoop-off'
@@ -222,10 +231,10 @@ class Boot:
         if case.platform_off:
             self.platform_off_checks(case, stage)
         elif stage in ('pgsnp-on', 'final'):  # the others: holdoff_checks
-            self.nc_expect(case, stage, *self.nc_steady())
+            self.nc_expect(case, stage, *self.nc_steady(case))
         if not case.sc:
             return
-        spaces = self.type1_spaces(case, stage)
+        spaces = self.kernel_spaces(case, stage)
         if len(spaces) != 1:
             return
         maps = spaces[0].get('mappings', [])
@@ -244,19 +253,37 @@ class Boot:
                    got == want)
 
     @staticmethod
-    def type1_spaces(case, stage):
-        """The IOASIDs of vfio-type1 contexts holding hostdev0 (a check)"""
+    def kernel_spaces(case, stage):
+        """The IOASIDs of the kernel contexts (vfio-type1, or iommufd for
+        an iommufd case) holding hostdev0 (a check)"""
         ioasid = case.json.get((stage, 'query-ioasid'))
         ret = ioasid.get('return', []) if isinstance(ioasid, dict) else []
-        spaces = [s for ctx in ret if ctx.get('backend') == 'vfio-type1'
-                  for s in ctx.get('ioasids', [])
+        ctxs = [ctx for ctx in ret if ctx.get('backend') == case.backend]
+        spaces = [s for ctx in ctxs for s in ctx.get('ioasids', [])
                   if any(d.endswith('hostdev0') for d in s.get('devices', []))]
-        case.check('%s: inner: query-ioasid: a vfio-type1 context with one '
-                   'IOASID holding hostdev0 (%d)' % (stage, len(spaces)),
+        case.check('%s: inner: query-ioasid: a %s context with one '
+                   'IOASID holding hostdev0 (%d: %s)' % (
+                       stage, case.backend, len(spaces),
+                       ', '.join('%s:%s' % (c.get('id'), c.get('backend'))
+                                 for c in ret)),
                    len(spaces) == 1)
+        if case.iommufd and len(spaces) == 1:
+            # the IOASID is the IOAS, and names the context
+            case.check('%s: inner: the iommufd context is named after its '
+                       'IOAS (%s, IOASID %s)' % (
+                           stage, ctxs[0].get('id'),
+                           spaces[0].get('ioasid')),
+                       ctxs[0].get('id') ==
+                       'iommufd-ioas%s' % spaces[0].get('ioasid'))
         return spaces
 
-    def nc_steady(self):
+    def kvm_file(self, case):
+        """hostdev0's KVM-VFIO file: its group's, or its own cdev"""
+        if case.iommufd:
+            return 'device 0000:00:04.0'
+        return 'group %s' % self.group
+
+    def nc_steady(self, case):
         """hostdev0 as realized, Enable No Snoop set, as the three
         conditions say: no-snoop passes the guest kernel's type1 container
         exactly when the outer vIOMMU has no snoop control; the file was
@@ -267,7 +294,7 @@ class Boot:
                 'noncoherent': nc, 'release-in-ms': None,
                 'vm.registered': nc}
         fwant = {'added': nc, 'always': False, 'kvm': False,
-                 'file': 'group %s' % self.group}
+                 'file': self.kvm_file(case)}
         want['vm.registration-changes'] = int(nc)
         fwant['changes'] = int(nc)
         return want, fwant
@@ -283,7 +310,7 @@ class Boot:
             'noncoherent': False, 'release-in-ms': None,
             'vm.registered': False, 'vm.registration-changes': 0,
         }, {'added': False, 'always': False, 'kvm': False, 'changes': 0,
-            'file': 'group %s' % self.group})
+            'file': self.kvm_file(case)})
         tag = '%s: inner: query-ioasid' % stage
         r = case.json.get((stage, 'query-ioasid'))
         ret = r.get('return') if isinstance(r, dict) else None
@@ -298,10 +325,10 @@ class Boot:
                    default[0].get('backend') == 'embedded' and
                    default[0].get('platform-nosnoop') is False)
         backends = [c.get('backend') for c in ctxs]
-        case.check('%s: no vfio-type1 context (contexts %s)' % (
+        case.check('%s: no kernel context (contexts %s)' % (
             tag, ', '.join('%s:%s' % (c.get('id'), c.get('backend'))
                            for c in ctxs)),
-                   ctxs and 'vfio-type1' not in backends)
+                   ctxs and not {'vfio-type1', 'iommufd'} & set(backends))
 
     def nc_expect(self, case, stage, want, fwant):
         """Check hostdev0's query-noncoherent-dma entry at @stage: @want
@@ -350,7 +377,7 @@ class Boot:
                     'vm.registered': noncoh,
                     'vm.registration-changes': changes}
             fwant = {'added': noncoh, 'always': False, 'kvm': False,
-                     'file': 'group %s' % self.group, 'changes': changes}
+                     'file': self.kvm_file(case), 'changes': changes}
             self.nc_expect(case, stage, want, fwant)
 
     def hotplug_checks(self, case):
@@ -358,8 +385,8 @@ class Boot:
         if not case.refuse:
             case.check('hotplug: device_add returned {} (%s)' % json.dumps(r),
                        r == {'return': {}})
-            self.type1_spaces(case, 'hotplugged')
-            self.nc_expect(case, 'hotplugged', *self.nc_steady())
+            self.kernel_spaces(case, 'hotplugged')
+            self.nc_expect(case, 'hotplugged', *self.nc_steady(case))
             return
         desc = (r or {}).get('error', {}).get('desc', '')
         case.check('hotplug: device_add returned an error naming %s (or '
@@ -585,15 +612,18 @@ def main():
     ap.add_argument('guest')
     ap.add_argument('--series', default='6.12')
     ap.add_argument('--outer-sc', default='on,off')
-    ap.add_argument('--cases', default=','.join(CASES))
+    ap.add_argument('--cases', default=','.join(CASES),
+                    help='default: the type1 cases; the iommufd ones (%s) '
+                    'need --series iommufd' % ','.join(IOMMUFD_CASES))
     ap.add_argument('--verbose-guest', action='store_true')
     ap.add_argument('--image', help='the nested initramfs (default: '
                     'GUEST_DIR/nested/initrd.img)')
     a = ap.parse_args()
     a.cases = a.cases.split(',')
     for c in a.cases:
-        if c not in CASES:
-            ap.error('unknown case %s (cases: %s)' % (c, ', '.join(CASES)))
+        if c not in CASES + IOMMUFD_CASES:
+            ap.error('unknown case %s (cases: %s)' % (
+                c, ', '.join(CASES + IOMMUFD_CASES)))
     outer = [s == 'on' for s in a.outer_sc.split(',')]
     print('1..%d' % (len(outer) * len(a.cases)))
     start = time.time()
