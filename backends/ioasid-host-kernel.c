@@ -344,6 +344,26 @@ static int hk_mapping_counts(IOASIDBackend *be, uint32_t ioasid,
     return 0;
 }
 
+static int hk_mapping_at(IOASIDBackend *be, uint32_t ioasid, uint64_t first,
+                         uint64_t last, IOASIDHostMapping *hm)
+{
+    IOASIDHostKernel *t = hk(be);
+    IntervalTreeNode *n;
+    IOASIDHostKernelMap *m;
+
+    n = hk_valid(t, ioasid) ? interval_tree_iter_first(&t->maps, first, last)
+                            : NULL;
+    if (!n) {
+        return -ENOENT;
+    }
+    m = container_of(n, IOASIDHostKernelMap, node);
+    *hm = (IOASIDHostMapping) {
+        .iova = n->start, .size = n->last - n->start + 1, .addr = m->addr,
+        .flags = m->flags, .block_nosnoop = t->enforced,
+    };
+    return 0;
+}
+
 static gint hk_dev_cmp(gconstpointer a, gconstpointer b)
 {
     uint32_t x = GPOINTER_TO_UINT(a), y = GPOINTER_TO_UINT(b);
@@ -402,6 +422,7 @@ static void hk_query(IOASIDBackend *be, uint64_t first, uint64_t last,
     .attach = hk_attach, \
     .detach = hk_detach, \
     .mapping_counts = hk_mapping_counts, \
+    .mapping_at = hk_mapping_at, \
     .query = hk_query
 
 const IOASIDHostOps ioasid_vfio_type1_ops = {

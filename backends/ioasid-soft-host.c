@@ -761,6 +761,29 @@ static int soft_mapping_counts(IOASIDBackend *be, uint32_t ioasid,
     return ret;
 }
 
+static int soft_mapping_at(IOASIDBackend *be, uint32_t ioasid,
+                           uint64_t first, uint64_t last,
+                           IOASIDHostMapping *hm)
+{
+    IOASIDSoftSpace *space = ioasid_soft_lookup(soft(be), ioasid);
+    IntervalTreeNode *n;
+    IOASIDSoftMapping *m;
+
+    n = space ? interval_tree_iter_first(&space->mappings, first, last)
+              : NULL;
+    if (!n) {
+        return -ENOENT;
+    }
+    m = container_of(n, IOASIDSoftMapping, node);
+    *hm = (IOASIDHostMapping) {
+        .iova = n->start, .size = n->last - n->start + 1, .addr = m->addr,
+        .flags = m->flags,
+        .block_nosnoop = space->enforce_snoop ||
+                         (m->flags & IOASID_DMA_MAP_FLAG_BLOCK_NOSNOOP),
+    };
+    return 0;
+}
+
 static int soft_dma_translate(IOASIDBackend *be, uint32_t dev_id,
                               uint32_t pasid, hwaddr iova, hwaddr len,
                               bool is_write, IOASIDHostDmaSegFn *fn,
@@ -844,6 +867,7 @@ const IOASIDHostOps ioasid_soft_host_ops = {
     .attach = soft_attach,
     .detach = soft_detach,
     .mapping_counts = soft_mapping_counts,
+    .mapping_at = soft_mapping_at,
     .dma_translate = soft_dma_translate,
     .query = soft_query,
 };

@@ -93,6 +93,13 @@ bool ioasid_backend_mapping_counts(IOASIDBackend *be, uint32_t ioasid,
     return !be->ops->mapping_counts(be, ioasid, total, nosnoop);
 }
 
+bool ioasid_backend_mapping_at(IOASIDBackend *be, uint32_t ioasid,
+                               uint64_t first, uint64_t last,
+                               IOASIDHostMapping *m)
+{
+    return !be->ops->mapping_at(be, ioasid, first, last, m);
+}
+
 uint32_t ioasid_backend_bind_device(IOASIDBackend *be, Object *dev)
 {
     uint32_t dev_id = ++be->next_dev_id;

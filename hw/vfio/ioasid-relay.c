@@ -6,9 +6,10 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
  * What the guest said is the device's DMA address space; what the host was
- * told is the IOASID's mapping table, which the relay mirrors in
- * relay->host.  The relay keeps the second equal to the first, as VFIO's
- * memory listener does for a container:
+ * told is the IOASID's mapping table, which the host keeps and the relay
+ * reads (ioasid_backend_mapping_at()): there is one copy of each mapping.
+ * The relay keeps the second equal to the first, as VFIO's memory
+ * listener does for a container:
  *  - RAM sections of the address space (no vIOMMU, or vIOMMU translation
  *    off) are identity-mapped, page aligned, with the identity flags;
  *  - IOMMU sections get an IOMMU notifier, whose MAP/UNMAP events become
@@ -25,8 +26,8 @@
  * events it sends fill the host table before the device tries again.
  *
  * Invariants:
- *  - relay->host holds exactly the host's mappings of the IOASID, one node
- *    per successful MAP_DMA, removed when an UNMAP_DMA covers it;
+ *  - the host's table holds one mapping per successful MAP_DMA, removed
+ *    when an UNMAP_DMA covers it; the relay keeps no copy of it;
  *  - the host never splits a mapping (UNMAP_DMA of part of one fails), so
  *    an UNMAP that cuts into a mapping unmaps all of it and maps the parts
  *    outside again;
@@ -75,12 +76,6 @@ struct IOASIDRelayGuestIOMMU {
 };
 
 /* One mapping the host was given */
-typedef struct IOASIDRelayMapping {
-    IntervalTreeNode node;      /* [iova, iova + size - 1] */
-    hwaddr addr;
-    uint32_t flags;
-} IOASIDRelayMapping;
-
 /* The page-aligned part of @section, as [*iova, *end). */
 static bool ioasid_relay_section_range(IOASIDRelay *relay,
                                        MemoryRegionSection *section,
@@ -100,7 +95,16 @@ static bool ioasid_relay_section_range(IOASIDRelay *relay,
     return true;
 }
 
-/* ---- the host and its mirror ---- */
+/* ---- the host ---- */
+
+static uint64_t ioasid_relay_host_mappings(IOASIDRelay *relay)
+{
+    uint64_t total = 0, nosnoop;
+
+    ioasid_backend_mapping_counts(relay->be, relay->ioasid, &total,
+                                  &nosnoop);
+    return total;
+}
 
 static void ioasid_relay_update_full(IOASIDRelay *relay)
 {
@@ -109,7 +113,8 @@ static void ioasid_relay_update_full(IOASIDRelay *relay)
 
     if (full != relay->full) {
         relay->full = full;
-        trace_ioasid_relay_full(relay->owner, full, relay->host_mappings);
+        trace_ioasid_relay_full(relay->owner, full,
+                                ioasid_relay_host_mappings(relay));
     }
     QLIST_FOREACH(giommu, &relay->giommus, next) {
         giommu->n.map_full = full;
@@ -119,7 +124,6 @@ static void ioasid_relay_update_full(IOASIDRelay *relay)
 static void ioasid_relay_host_map(IOASIDRelay *relay, hwaddr iova,
                                   hwaddr size, hwaddr addr, uint32_t flags)
 {
-    IOASIDRelayMapping *m;
     Error *err = NULL;
     int ret;
 
@@ -136,15 +140,7 @@ static void ioasid_relay_host_map(IOASIDRelay *relay, hwaddr iova,
     if (ret) {
         error_prepend(&err, "%s: ", relay->owner);
         error_report_err(err);
-        return;
     }
-    m = g_new0(IOASIDRelayMapping, 1);
-    m->node.start = iova;
-    m->node.last = iova + size - 1;
-    m->addr = addr;
-    m->flags = flags;
-    interval_tree_insert(&m->node, &relay->host);
-    relay->host_mappings++;
 }
 
 /*
@@ -155,9 +151,7 @@ static void ioasid_relay_host_map(IOASIDRelay *relay, hwaddr iova,
 static void ioasid_relay_host_unmap(IOASIDRelay *relay, hwaddr first,
                                     hwaddr last)
 {
-    IOASIDRelayMapping head = { }, tail = { };
-    bool has_head = false, has_tail = false;
-    IntervalTreeNode *n;
+    IOASIDHostMapping m, head = { }, tail = { };
     Error *err = NULL;
 
     if (!first && last == UINT64_MAX) {
@@ -166,56 +160,44 @@ static void ioasid_relay_host_unmap(IOASIDRelay *relay, hwaddr first,
         ioasid_relay_host_unmap(relay, (uint64_t)INT64_MAX + 1, UINT64_MAX);
         return;
     }
-    n = interval_tree_iter_first(&relay->host, first, first);
-    if (n && n->start < first) {
-        IOASIDRelayMapping *m = container_of(n, IOASIDRelayMapping, node);
-
-        head = (IOASIDRelayMapping) {
-            .node = { .start = n->start, .last = first - 1 },
-            .addr = m->addr, .flags = m->flags,
+    if (ioasid_backend_mapping_at(relay->be, relay->ioasid, first, first,
+                                  &m) && m.iova < first) {
+        head = (IOASIDHostMapping) {
+            .iova = m.iova, .size = first - m.iova, .addr = m.addr,
+            .flags = m.flags,
         };
-        has_head = true;
-        first = n->start;
+        first = m.iova;
     }
-    n = interval_tree_iter_first(&relay->host, last, last);
-    if (n && n->last > last) {
-        IOASIDRelayMapping *m = container_of(n, IOASIDRelayMapping, node);
-
-        tail = (IOASIDRelayMapping) {
-            .node = { .start = last + 1, .last = n->last },
-            .addr = m->addr + (last + 1 - n->start), .flags = m->flags,
+    if (ioasid_backend_mapping_at(relay->be, relay->ioasid, last, last, &m) &&
+        m.iova + (m.size - 1) > last) {
+        tail = (IOASIDHostMapping) {
+            .iova = last + 1, .size = m.iova + (m.size - 1) - last,
+            .addr = m.addr + (last + 1 - m.iova), .flags = m.flags,
         };
-        has_tail = true;
-        last = n->last;
+        last = m.iova + (m.size - 1);
     }
-    if (!interval_tree_iter_first(&relay->host, first, last)) {
+    if (!ioasid_backend_mapping_at(relay->be, relay->ioasid, first, last,
+                                   &m)) {
         return;
     }
 
     relay->dirty = true;
     if (ioasid_backend_unmap_dma(relay->be, relay->ioasid, first,
                                  last - first + 1, &err)) {
-        /* The mirror is wrong: keep it as the host has it */
+        /* The host keeps what it has; so does the relay's view of it */
         error_prepend(&err, "%s: ", relay->owner);
         error_report_err(err);
         return;
     }
-    while ((n = interval_tree_iter_first(&relay->host, first, last))) {
-        interval_tree_remove(n, &relay->host);
-        g_free(container_of(n, IOASIDRelayMapping, node));
-        relay->host_mappings--;
-    }
     relay->quota_hit = false;
 
-    if (has_head) {
-        ioasid_relay_host_map(relay, head.node.start,
-                              head.node.last - head.node.start + 1,
-                              head.addr, head.flags);
+    if (head.size) {
+        ioasid_relay_host_map(relay, head.iova, head.size, head.addr,
+                              head.flags);
     }
-    if (has_tail) {
-        ioasid_relay_host_map(relay, tail.node.start,
-                              tail.node.last - tail.node.start + 1,
-                              tail.addr, tail.flags);
+    if (tail.size) {
+        ioasid_relay_host_map(relay, tail.iova, tail.size, tail.addr,
+                              tail.flags);
     }
 }
 
@@ -286,8 +268,9 @@ static void ioasid_relay_queue(IOASIDRelay *relay, bool map, hwaddr iova,
     if (r->size) {
         ioasid_relay_send_runs(relay);
     }
-    if (map && (relay->full || (relay->max_mappings &&
-                                relay->host_mappings >= relay->max_mappings))) {
+    if (map && (relay->full ||
+                (relay->max_mappings && ioasid_relay_host_mappings(relay) >=
+                                        relay->max_mappings))) {
         /*
          * No room for a new host mapping: let the host refuse it now, so
          * that the vIOMMU learns it was not taken (see map_full).
@@ -676,8 +659,6 @@ bool ioasid_relay_start(IOASIDRelay *relay, IOASIDBackend *be,
 
 void ioasid_relay_stop(IOASIDRelay *relay)
 {
-    IntervalTreeNode *n;
-
     if (!relay->started) {
         return;
     }
@@ -690,10 +671,6 @@ void ioasid_relay_stop(IOASIDRelay *relay)
     ioasid_relay_send_runs(relay);
     /* Whatever is left (nothing, unless the host refused an unmap) */
     ioasid_relay_host_unmap(relay, 0, UINT64_MAX);
-    while ((n = interval_tree_iter_first(&relay->host, 0, UINT64_MAX))) {
-        interval_tree_remove(n, &relay->host);
-        g_free(container_of(n, IOASIDRelayMapping, node));
-    }
     relay->started = false;
     g_free(relay->owner);
     relay->owner = NULL;

@@ -100,6 +100,14 @@ typedef struct IOASIDHostOps {
     int (*mapping_counts)(IOASIDBackend *be, uint32_t ioasid,
                           uint64_t *total, uint64_t *nosnoop);
     /*
+     * The mapping of @ioasid at the lowest IOVA that overlaps [@first,
+     * @last], into *@m: 0, or -ENOENT if there is none.  The host's table
+     * is the one copy of what was mapped; a caller that needs it (the
+     * relay, to cut an unmap to whole mappings) reads it here.
+     */
+    int (*mapping_at)(IOASIDBackend *be, uint32_t ioasid, uint64_t first,
+                      uint64_t last, IOASIDHostMapping *m);
+    /*
      * Emulated DMA only (the embedded host, where there is no real IOMMU):
      * see ioasid_soft_host_translate_range().
      */
@@ -195,6 +203,10 @@ int ioasid_backend_dma_translate(IOASIDBackend *be, uint32_t dev_id,
 /* How many mappings @ioasid has, and how many let no-snoop through */
 bool ioasid_backend_mapping_counts(IOASIDBackend *be, uint32_t ioasid,
                                    uint64_t *total, uint64_t *nosnoop);
+/* See IOASIDHostOps.mapping_at: whether there is one */
+bool ioasid_backend_mapping_at(IOASIDBackend *be, uint32_t ioasid,
+                               uint64_t first, uint64_t last,
+                               IOASIDHostMapping *m);
 
 /*
  * Whoever mirrors a guest address space into @ioasid (the relay) says,

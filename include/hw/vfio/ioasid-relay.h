@@ -52,9 +52,6 @@ typedef struct IOASIDRelay {
     MemoryListener listener;
     bool started;
     QLIST_HEAD(, IOASIDRelayGuestIOMMU) giommus;
-    /* what the host was told: one IOASIDRelayMapping per host mapping */
-    IntervalTreeRoot host;
-    uint64_t host_mappings;
     /* pending runs; the UNMAP run is always sent before the MAP run */
     IOASIDRelayRun unmap_run;
     IOASIDRelayRun map_run;
