@@ -17,8 +17,9 @@
  * it), and iommufd-X for X none and the legacy, scalable and first-stage
  * ones: the same with -object iommufd and vfio-pci,iommufd= (the device's
  * cdev, /dev/vfio/devices/vfioN, on /dev/iommu; a guest kernel with
- * CONFIG_IOMMUFD and CONFIG_VFIO_DEVICE_CDEV).  In the none case the driver also clears and sets Enable No Snoop
- * and steps the inner virtual clock through the noncoherent hold-off.
+ * CONFIG_IOMMUFD and CONFIG_VFIO_DEVICE_CDEV).  In the none case the
+ * driver also clears and sets Enable No Snoop and steps the inner virtual
+ * clock through the noncoherent hold-off.
  * platform-nosnoop-off is none with -object ioasid,id=ioasid-default,
  * platform-nosnoop=off (the platform ignores no-snoop) and one fill only.
  * Every output line for the host starts with "NESTED".  At each checkpoint

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # The nested VFIO matrix, type1 and iommufd rows, with a sanitized QEMU
-# (ASan + UBSan) outside and inside: run by `make check-sanitize` (through scripts/run-tests.sh and
+# (ASan + UBSan) outside and inside: run by `make check-sanitize`
+# (through scripts/run-tests.sh and
 # scripts/sanitize-env.sh) after `make` built GUEST_DIR/nested-san from
 # the sanitized build.  Any sanitizer report, from the outer QEMU or from
 # the inner one, fails its case.
