@@ -519,7 +519,7 @@ static void scale_row(const char *label, int decimals, const double *val,
 #define STAGE_RATIO_MAX         1.5
 /* Memory bounds: the shadow is documented at about 100 bytes per leaf */
 #define SCALE_SHADOW_MAX        128
-#define SCALE_HOST_MAX          256
+#define SCALE_HOST_MAX          128
 
 static void bench_scale(void)
 {
