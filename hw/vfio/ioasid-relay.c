@@ -152,6 +152,7 @@ static void ioasid_relay_host_unmap(IOASIDRelay *relay, hwaddr first,
                                     hwaddr last)
 {
     IOASIDHostMapping m, head = { }, tail = { };
+    bool found = false;
     Error *err = NULL;
 
     if (!first && last == UINT64_MAX) {
@@ -161,22 +162,29 @@ static void ioasid_relay_host_unmap(IOASIDRelay *relay, hwaddr first,
         return;
     }
     if (ioasid_backend_mapping_at(relay->be, relay->ioasid, first, first,
-                                  &m) && m.iova < first) {
-        head = (IOASIDHostMapping) {
-            .iova = m.iova, .size = first - m.iova, .addr = m.addr,
-            .flags = m.flags,
-        };
-        first = m.iova;
+                                  &m)) {
+        found = true;
+        if (m.iova < first) {
+            head = (IOASIDHostMapping) {
+                .iova = m.iova, .size = first - m.iova, .addr = m.addr,
+                .flags = m.flags,
+            };
+            first = m.iova;
+        }
     }
-    if (ioasid_backend_mapping_at(relay->be, relay->ioasid, last, last, &m) &&
-        m.iova + (m.size - 1) > last) {
-        tail = (IOASIDHostMapping) {
-            .iova = last + 1, .size = m.iova + (m.size - 1) - last,
-            .addr = m.addr + (last + 1 - m.iova), .flags = m.flags,
-        };
-        last = m.iova + (m.size - 1);
+    if (ioasid_backend_mapping_at(relay->be, relay->ioasid, last, last,
+                                  &m)) {
+        found = true;
+        if (m.iova + (m.size - 1) > last) {
+            tail = (IOASIDHostMapping) {
+                .iova = last + 1, .size = m.iova + (m.size - 1) - last,
+                .addr = m.addr + (last + 1 - m.iova), .flags = m.flags,
+            };
+            last = m.iova + (m.size - 1);
+        }
     }
-    if (!ioasid_backend_mapping_at(relay->be, relay->ioasid, first, last,
+    if (!found &&
+        !ioasid_backend_mapping_at(relay->be, relay->ioasid, first, last,
                                    &m)) {
         return;
     }
@@ -439,6 +447,8 @@ static bool ioasid_relay_check_viommu(IOASIDRelay *relay, MemoryRegion *mr,
         }
         if (relay && !relay->viommu) {
             relay->viommu = IOMMU_MEMORY_REGION(mr);
+            /* asked at every commit: the class is looked up once */
+            relay->viommu_class = IOMMU_MEMORY_REGION_GET_CLASS(mr);
         }
         return true;
     }
@@ -580,13 +590,22 @@ static void ioasid_relay_region_del(MemoryListener *listener,
 
 /* ---- introspection ---- */
 
+/* memory_region_iommu_get_attr() of the vIOMMU, its class looked up once */
+static int ioasid_relay_viommu_attr(IOASIDRelay *relay,
+                                    enum IOMMUMemoryRegionAttr attr,
+                                    void *data)
+{
+    if (!relay->viommu || !relay->viommu_class->get_attr) {
+        return -EINVAL;
+    }
+    return relay->viommu_class->get_attr(relay->viommu, attr, data);
+}
+
 IoasidGuestTranslation ioasid_relay_translation(IOASIDRelay *relay)
 {
     IOMMUGuestTranslation t;
 
-    if (!relay->viommu ||
-        memory_region_iommu_get_attr(relay->viommu,
-                                     IOMMU_ATTR_GUEST_TRANSLATION, &t)) {
+    if (ioasid_relay_viommu_attr(relay, IOMMU_ATTR_GUEST_TRANSLATION, &t)) {
         return IOASID_GUEST_TRANSLATION_IDENTITY;
     }
     switch (t) {
@@ -608,9 +627,8 @@ bool ioasid_relay_forces_snoop(IOASIDRelay *relay)
     bool forces = false;
 
     return ioasid_relay_translating(relay) &&
-           !memory_region_iommu_get_attr(relay->viommu,
-                                         IOMMU_ATTR_GUEST_FORCES_SNOOP,
-                                         &forces) && forces;
+           !ioasid_relay_viommu_attr(relay, IOMMU_ATTR_GUEST_FORCES_SNOOP,
+                                     &forces) && forces;
 }
 
 static IoasidGuestTranslation ioasid_relay_translation_cb(void *opaque)

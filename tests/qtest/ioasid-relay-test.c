@@ -269,13 +269,19 @@ static void test_pte_cleared(void)
     uint16_t sid;
 
     env_start(&e, ",snoop-control=on", NULL, NULL, false, true);
-    qie_map_live(&e, 2, QVTD_SL_RW);
+    /* three pages, one host mapping */
+    qie_map_live(&e, 3, QVTD_SL_RW);
 
-    /* clear the second page: the host splits the mapping */
+    /*
+     * Clear the second page: the host removes mappings whole only, so the
+     * relay unmaps all three and maps the first and the third again, at
+     * once, not when the device next misses there
+     */
     qvtd_sl_update(&e.v, e.top, IOVA + PG, QVTD_PAGE_4K, ~0ULL, 0);
     qie_inv_page(&e, IOVA + PG);
     qie_assert_mapping(&e, IOVA, PG, GPA, false);
     qie_assert_unmapped(&e, IOVA + PG);
+    qie_assert_mapping(&e, IOVA + 2 * PG, PG, GPA + 2 * PG, false);
 
     /* DMA there: a host fault, which the vIOMMU records too */
     g_assert_cmpuint(qvtd_take_fault(&e.v, NULL, NULL), ==, 0);

@@ -49,6 +49,7 @@ typedef struct IOASIDRelay {
 
     AddressSpace *as;
     IOMMUMemoryRegion *viommu;  /* the vIOMMU in front of @as, if any */
+    IOMMUMemoryRegionClass *viommu_class;
     MemoryListener listener;
     bool started;
     QLIST_HEAD(, IOASIDRelayGuestIOMMU) giommus;
