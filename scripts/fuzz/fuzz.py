@@ -57,11 +57,16 @@ CONFIGS = collections.OrderedDict([
     ('scalable-pasid', '-M q35 -nodefaults '
      '-device intel-iommu,caching-mode=on,snoop-control=on,'
      'x-scalable-mode=on,x-pasid-mode=on ' + DEVICE),
+    # the same with first-stage tables: PGSNP is a PASID's only snoop
+    # control, and its new entries reach the host at the device's miss
+    ('scalable-fs-pasid', '-M q35 -nodefaults '
+     '-device intel-iommu,caching-mode=on,snoop-control=on,'
+     'x-scalable-mode=on,x-flts=on,x-pasid-mode=on ' + DEVICE),
 ])
 # The table format each configuration's seeds program
 MODES = {'legacy': 'legacy', 'legacy-strict': 'legacy',
          'scalable': 'scalable', 'scalable-fs': 'fs',
-         'scalable-pasid': 'pasid'}
+         'scalable-pasid': 'pasid', 'scalable-fs-pasid': 'fs-pasid'}
 OBJECTS = 'intel-iommu* ioasid*'
 # PASID Enable is in extended configuration space, reached through PCIe
 # ECAM only, which the q35 MCH's PCIEXBAR enables (firmware's job): the
@@ -71,6 +76,7 @@ OBJECTS = 'intel-iommu* ioasid*'
 # at 0xcf9 splits 0xcf8's region, so no 32-bit write reaches it.
 CONFIG_OBJECTS = {
     'scalable-pasid': OBJECTS + ' mch pcie-mmcfg-mmio*',
+    'scalable-fs-pasid': OBJECTS + ' mch pcie-mmcfg-mmio*',
 }
 
 # ---------------------------------------------------------------------------
@@ -148,8 +154,8 @@ def seed_inputs(config):
     """{name: bytes}: inputs that get the vIOMMU translating IOVA 0 for the
     device and run its DMA engine there."""
     mode = MODES[config]
-    if mode == 'pasid':
-        return pasid_seed_inputs()
+    if mode in ('pasid', 'fs-pasid'):
+        return pasid_seed_inputs(mode == 'fs-pasid')
 
     def tables(snp):
         # one pattern per entry read: ... L3 -> L2 -> L1 -> 4 KiB leaf
@@ -219,12 +225,12 @@ def seed_inputs(config):
     }
 
 
-def pasid_seed_inputs():
+def pasid_seed_inputs(first_stage=False):
     """Inputs that get the device's requests with PASID 1 translated:
     ECAM on (MCH PCIEXBAR, bus 0 device 0 register 0x60), PASID Enable,
-    translation on, one PASID entry (second stage, DID 2, PGSNP as asked)
-    and its tables, a page-selective PASID-based invalidation, then DMA
-    with the PASID register set."""
+    translation on, one PASID entry (second stage, or with @first_stage
+    first stage; DID 2, PGSNP as asked) and its tables, a page-selective
+    PASID-based invalidation, then DMA with the PASID register set."""
     ecam = [op_pci_write(PCI_MCH, MCH_PCIEXBAR, ECAM_BASE | 1, 4),
             op_write(ECAM, (DEV_DEVFN << 12) | PASID_CTRL, 1, 2)]
     enable = [op_write(VTD_ECAM, RTADDR, ROOT | RTADDR_SMT, 8),
@@ -232,6 +238,18 @@ def pasid_seed_inputs():
               op_write(VTD_ECAM, GCMD, GCMD_TE, 4)]
 
     def tables(snp, pgtt):
+        if first_stage and pgtt != 4:
+            # PASID 1's entry: first stage (PGTT 1), SRE clear, DID 2,
+            # PGSNP as asked, FLPTPTR (quadword 2); four IA-32e levels
+            return [op_pattern(CTX | 1, 0),
+                    op_pattern(PASIDDIR | 1, 0, 0, 0),
+                    op_pattern(PASIDT | 1),
+                    op_pattern((1 << 6) | (2 << 2) | 1,
+                               ((1 << 24) if snp else 0) | 2, L4,
+                               0, 0, 0, 0, 0),
+                    op_pattern(L3 | FS_P_RW_US), op_pattern(L2 | FS_P_RW_US),
+                    op_pattern(L1 | FS_P_RW_US),
+                    op_pattern(PAGE | FS_P_RW_US)]
         # root, context (PASID directory), PASID directory entry, PASID 1's
         # entry (PGTT 2: second stage, AW 39; 4: pass-through), then the
         # three second-stage levels down to a 4 KiB leaf
