@@ -193,7 +193,7 @@ iommufd-kernel: $(BUILD)/.setup-kernel-done
 OBJ_FUZZ := $(BUILD)/obj-fuzz
 FUZZ_TIME ?= 600
 FUZZ_JOBS ?= 1
-FUZZ_CONFIGS ?= legacy,scalable,legacy-strict,scalable-fs,scalable-pasid
+FUZZ_CONFIGS ?= legacy,scalable,legacy-strict,scalable-fs,scalable-pasid,scalable-fs-pasid
 FUZZ := /usr/bin/python3 $(SRC)/scripts/fuzz/fuzz.py
 
 $(BUILD)/.setup-fuzz-done: scripts/setup-host.sh
