@@ -14,10 +14,11 @@
  * CASE: none, platform-nosnoop-off, legacy-sc-off, legacy-sc-on,
  * scalable-sc-off, scalable-sc-on, hotplug-legacy-sc-on (the inner QEMU
  * starts without the device, behind a root port, and QMP device_add brings
- * it), and iommufd-X for X none and the legacy, scalable and first-stage
- * ones: the same with -object iommufd and vfio-pci,iommufd= (the device's
- * cdev, /dev/vfio/devices/vfioN, on /dev/iommu; a guest kernel with
- * CONFIG_IOMMUFD and CONFIG_VFIO_DEVICE_CDEV).  In the none case the
+ * it), and iommufd-X for X none, the legacy, scalable and first-stage
+ * ones and hotplug-legacy-sc-on: the same with -object iommufd and
+ * vfio-pci,iommufd= (the device's cdev, /dev/vfio/devices/vfioN, on
+ * /dev/iommu; a guest kernel with CONFIG_IOMMUFD and
+ * CONFIG_VFIO_DEVICE_CDEV).  In the none case the
  * driver also clears and sets Enable No Snoop and steps the inner virtual
  * clock through the noncoherent hold-off.
  * platform-nosnoop-off is none with -object ioasid,id=ioasid-default,
@@ -123,6 +124,8 @@ static const Case cases[] = {
     { "iommufd-first-stage-sc-off", true, true, false, false, false, true,
       true },
     { "iommufd-first-stage-sc-on", true, true, true, false, false, true,
+      true },
+    { "iommufd-hotplug-legacy-sc-on", true, false, true, true, false, false,
       true },
 };
 
@@ -1113,6 +1116,10 @@ static void nosnoop_holdoff(Inner *in)
     "{\"execute\": \"device_add\", \"arguments\": {\"driver\": " \
     "\"vfio-pci\", \"host\": \"" HOST_BDF "\", \"id\": \"hostdev0\", " \
     "\"bus\": \"rp0\"}}\n"
+#define HOTPLUG_REQ_IOMMUFD \
+    "{\"execute\": \"device_add\", \"arguments\": {\"driver\": " \
+    "\"vfio-pci\", \"host\": \"" HOST_BDF "\", \"id\": \"hostdev0\", " \
+    "\"bus\": \"rp0\", \"iommufd\": \"iommufd0\"}}\n"
 
 static bool hotplug_refused(const char *r)
 {
@@ -1128,9 +1135,10 @@ static bool hotplug_refused(const char *r)
  */
 static bool hotplug(Inner *in, bool refuse)
 {
+    const char *req = in->c->iommufd ? HOTPLUG_REQ_IOMMUFD : HOTPLUG_REQ;
     static char r[4096];
 
-    snprintf(r, sizeof(r), "%s", qmp_req(in, HOTPLUG_REQ));
+    snprintf(r, sizeof(r), "%s", qmp_req(in, req));
     printf("NESTED-JSON case=%s stage=hotplug cmd=device_add %s\n",
            in->c->name, r);
     if (!refuse) {
@@ -1142,7 +1150,7 @@ static bool hotplug(Inner *in, bool refuse)
     check(in, hotplug_refused(r), "QMP device_add vfio-pci,host=" HOST_BDF
           " is refused, naming the device (or its group) and \"does not "
           "enforce\": %.400s", r);
-    snprintf(r, sizeof(r), "%s", qmp_req(in, HOTPLUG_REQ));
+    snprintf(r, sizeof(r), "%s", qmp_req(in, req));
     check(in, hotplug_refused(r), "a second device_add is refused for the "
           "same reason (the first one let the group go): %.300s", r);
     snprintf(r, sizeof(r), "%s", qmp_cmd(in, "query-status"));

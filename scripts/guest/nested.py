@@ -47,7 +47,8 @@ CASES = ['none', 'platform-nosnoop-off', 'legacy-sc-off', 'legacy-sc-on',
 # kernel with CONFIG_IOMMUFD (`make iommufd-kernel`; no Debian kernel has it)
 IOMMUFD_CASES = ['iommufd-' + c for c in (
     'none', 'legacy-sc-off', 'legacy-sc-on', 'scalable-sc-off',
-    'scalable-sc-on', 'first-stage-sc-off', 'first-stage-sc-on')]
+    'scalable-sc-on', 'first-stage-sc-off', 'first-stage-sc-on',
+    'hotplug-legacy-sc-on')]
 BOOT_TIMEOUT = 300
 PG = 4096
 # the driver's no-snoop fill: 8 pages (guest/nested/inner-driver.c)
