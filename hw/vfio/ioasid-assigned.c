@@ -311,8 +311,19 @@ bool vfio_ioasid_iommufd_connect(VFIOContainerBase *bcontainer, int fd,
     return true;
 }
 
-/* iommufd HWPT id -> whether it enforces cache coherency */
+/*
+ * (iommufd fd, HWPT id) -> whether the HWPT enforces cache coherency: the
+ * HWPTs QEMU had the kernel allocate (ids are per iommufd)
+ */
 static GHashTable *vfio_ioasid_hwpts;
+
+static uint64_t *vfio_ioasid_hwpt_key(int fd, uint32_t hwpt_id)
+{
+    uint64_t *key = g_new(uint64_t, 1);
+
+    *key = ((uint64_t)(uint32_t)fd << 32) | hwpt_id;
+    return key;
+}
 
 void vfio_ioasid_iommufd_hwpt_new(VFIODevice *vbasedev, uint32_t hwpt_id)
 {
@@ -323,18 +334,36 @@ void vfio_ioasid_iommufd_hwpt_new(VFIODevice *vbasedev, uint32_t hwpt_id)
                     IOASID_VFIO_COHERENCY_ENFORCED;
 
     if (!vfio_ioasid_hwpts) {
-        vfio_ioasid_hwpts = g_hash_table_new(NULL, NULL);
+        vfio_ioasid_hwpts = g_hash_table_new_full(g_int64_hash,
+                                                  g_int64_equal, g_free,
+                                                  NULL);
     }
-    g_hash_table_insert(vfio_ioasid_hwpts, GUINT_TO_POINTER(hwpt_id),
+    g_hash_table_insert(vfio_ioasid_hwpts,
+                        vfio_ioasid_hwpt_key(vbasedev->iommufd->fd, hwpt_id),
                         GUINT_TO_POINTER(enforced));
     trace_vfio_ioasid_iommufd_hwpt(hwpt_id, vbasedev->name, enforced);
 }
 
-void vfio_ioasid_iommufd_hwpt_free(uint32_t hwpt_id)
+void vfio_ioasid_iommufd_hwpt_free(int fd, uint32_t hwpt_id)
 {
+    g_autofree uint64_t *key = vfio_ioasid_hwpt_key(fd, hwpt_id);
+
     if (vfio_ioasid_hwpts) {
-        g_hash_table_remove(vfio_ioasid_hwpts, GUINT_TO_POINTER(hwpt_id));
+        g_hash_table_remove(vfio_ioasid_hwpts, key);
     }
+}
+
+/* Whether the HWPT the kernel gave iommufd device @vbasedev enforces */
+static bool vfio_ioasid_hwpt_enforced(VFIODevice *vbasedev)
+{
+    g_autofree uint64_t *key = NULL;
+
+    if (!vbasedev->hwpt || !vfio_ioasid_hwpts) {
+        return false;           /* an mdev: no HWPT of its own */
+    }
+    key = vfio_ioasid_hwpt_key(vbasedev->iommufd->fd,
+                               vbasedev->hwpt->hwpt_id);
+    return g_hash_table_lookup(vfio_ioasid_hwpts, key);
 }
 
 bool vfio_ioasid_container_joined(VFIOContainerBase *bcontainer, int fd,
@@ -526,9 +555,7 @@ static bool vfio_ioasid_nosnoop_passes(VFIOPCIDevice *vdev)
          * not (a device that could enforce may share it).  An mdev has no
          * HWPT of its own.
          */
-        return !vbasedev->hwpt || !vfio_ioasid_hwpts ||
-               !g_hash_table_lookup(vfio_ioasid_hwpts,
-                                    GUINT_TO_POINTER(vbasedev->hwpt->hwpt_id));
+        return !vfio_ioasid_hwpt_enforced(vbasedev);
     }
     /* a kernel that did not answer: it may pass */
     return !c || c->coherency != IOASID_VFIO_COHERENCY_ENFORCED;

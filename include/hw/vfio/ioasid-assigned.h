@@ -44,11 +44,11 @@ bool vfio_ioasid_iommufd_connect(VFIOContainerBase *bcontainer, int fd,
 /*
  * The kernel gave iommufd HWPT @hwpt_id to @vbasedev, which allocated it
  * (the HWPT enforces cache coherency exactly when that device's IOMMU
- * can), or freed it.
+ * can), or freed it (HWPT @hwpt_id of iommufd @fd).
  */
 void vfio_ioasid_iommufd_hwpt_new(struct VFIODevice *vbasedev,
                                   uint32_t hwpt_id);
-void vfio_ioasid_iommufd_hwpt_free(uint32_t hwpt_id);
+void vfio_ioasid_iommufd_hwpt_free(int fd, uint32_t hwpt_id);
 
 /*
  * The KVM-VFIO file of a group, or of an iommufd device (its cdev):
