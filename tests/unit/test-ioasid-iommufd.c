@@ -18,14 +18,12 @@
 #include "qapi/error.h"
 #include "qapi/qapi-types-ioasid.h"
 #include "system/ioasid-iommufd.h"
+#include "ioasid-host-kernel-fake.h"
 #include <linux/iommufd.h>
 
 #define IOMMUFD_FD 43
 #define IOAS_ID 7
 #define DEV_ID 3
-/* guest RAM: [0, 1M) read-write, [1M, 2M) read-only, nothing above */
-#define RAM_SPLIT 0x100000
-#define RAM_END 0x200000
 
 typedef struct FakeCall {
     unsigned long request;
@@ -41,7 +39,6 @@ typedef struct FakeKernel {
     int map_errno;              /* ... with this */
     int maps;
     GArray *calls;
-    uint8_t low[RAM_SPLIT], high[RAM_SPLIT];
 } FakeKernel;
 
 static FakeKernel fk;
@@ -96,19 +93,6 @@ static int fake_ioctl(void *opaque, int fd, unsigned long request, void *arg)
     g_assert_not_reached();
 }
 
-static void *fake_ram_ptr(void *opaque, hwaddr addr, hwaddr *len,
-                          bool *readonly)
-{
-    hwaddr end = addr < RAM_SPLIT ? RAM_SPLIT : RAM_END;
-
-    if (addr >= RAM_END) {
-        return NULL;
-    }
-    *len = MIN(*len, end - addr);
-    *readonly = addr >= RAM_SPLIT;
-    return addr < RAM_SPLIT ? &fk.low[addr] : &fk.high[addr - RAM_SPLIT];
-}
-
 static const IOASIDVfioKernel fake_kernel = {
     .ioctl = fake_ioctl,
     .ram_ptr = fake_ram_ptr,
@@ -134,28 +118,14 @@ static void fake_reset(uint32_t hw_type, uint64_t ecap, int hw_info_ret)
     fk.maps = 0;
 }
 
-/* A context as ioasid_backend_new_kernel() makes it, without QOM */
+/* A context as ioasid_backend_new_kernel() makes it: the IOASID is the IOAS */
 static IOASIDBackend *be_new(bool enforced, uint32_t max_mappings)
 {
-    IOASIDBackend *be = g_new0(IOASIDBackend, 1);
-    uint32_t ioasid = 0;
-
-    be->ops = &ioasid_iommufd_ops;
-    be->host = ioasid_iommufd_new(&fake_kernel, IOMMUFD_FD, IOAS_ID, enforced,
-                                  true, 0x1000, max_mappings);
-    be->devices = g_hash_table_new_full(NULL, NULL, NULL, g_free);
-    g_assert_true(be->ops->open(be, &error_abort));
-    g_assert_cmpint(be->ops->alloc(be, 0, &ioasid), ==, 0);
-    /* the IOASID is the IOAS */
-    g_assert_cmpuint(ioasid, ==, IOAS_ID);
-    return be;
-}
-
-static void be_free(IOASIDBackend *be)
-{
-    be->ops->close(be);
-    g_hash_table_destroy(be->devices);
-    g_free(be);
+    return fake_context(&ioasid_iommufd_ops,
+                        ioasid_iommufd_new(&fake_kernel, IOMMUFD_FD, IOAS_ID,
+                                           enforced, true, 0x1000,
+                                           max_mappings),
+                        IOAS_ID);
 }
 
 #define RW (IOASID_DMA_MAP_FLAG_READ | IOASID_DMA_MAP_FLAG_WRITE)
@@ -266,12 +236,12 @@ static void test_ioas_map_and_unmap(void)
     g_assert_cmphex(call(0)->iova, ==, 0x40000000);
     g_assert_cmphex(call(0)->length, ==, 0x10000);
     g_assert_cmphex(call(0)->user_va, ==,
-                    (uintptr_t)&fk.low[RAM_SPLIT - 0x10000]);
+                    (uintptr_t)&fake_ram_low[RAM_SPLIT - 0x10000]);
     /* read-only RAM is mapped read-only, whatever was asked */
     g_assert_cmphex(call(1)->flags, ==, IOMMU_IOAS_MAP_FIXED_IOVA |
                     IOMMU_IOAS_MAP_READABLE);
     g_assert_cmphex(call(1)->iova, ==, 0x40010000);
-    g_assert_cmphex(call(1)->user_va, ==, (uintptr_t)&fk.high[0]);
+    g_assert_cmphex(call(1)->user_va, ==, (uintptr_t)&fake_ram_high[0]);
 
     /* a part would split an area: refused before the kernel */
     g_assert_cmpint(be->ops->unmap_dma(be, IOAS_ID, 0x40000000, 0x10000,
@@ -286,7 +256,7 @@ static void test_ioas_map_and_unmap(void)
     g_assert_cmpuint(call(2)->id, ==, IOAS_ID);
     g_assert_cmphex(call(2)->iova, ==, 0x40000000);
     g_assert_cmphex(call(2)->length, ==, 0x20000);
-    be_free(be);
+    fake_context_free(be);
 }
 
 static void test_enospc_is_back_pressure(void)
@@ -320,7 +290,7 @@ static void test_enospc_is_back_pressure(void)
     g_assert_cmpuint(nosnoop, ==, 0);
 
     /* close unmaps everything, in the IOAS */
-    be_free(be);
+    fake_context_free(be);
     g_assert_cmpuint(fk.calls->len, ==, before + 2);
     g_assert_cmpuint(call(before)->request, ==, IOMMU_IOAS_UNMAP);
     g_assert_cmpuint(call(before)->id, ==, IOAS_ID);
@@ -341,7 +311,7 @@ static void test_not_enforced_cannot_block(void)
     g_assert_cmpuint(fk.calls->len, ==, 0);
     /* relayed without PASID only */
     g_assert_cmpint(be->ops->attach(be, IOAS_ID, 1, 5), ==, -EOPNOTSUPP);
-    be_free(be);
+    fake_context_free(be);
 }
 
 int main(int argc, char **argv)

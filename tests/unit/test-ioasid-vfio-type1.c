@@ -18,12 +18,10 @@
 #include "qapi/error.h"
 #include "qapi/qapi-types-ioasid.h"
 #include "system/ioasid-vfio-type1.h"
+#include "ioasid-host-kernel-fake.h"
 #include <linux/vfio.h>
 
 #define CONTAINER_FD 42
-/* guest RAM: [0, 1M) read-write, [1M, 2M) read-only, nothing above */
-#define RAM_SPLIT 0x100000
-#define RAM_END 0x200000
 
 typedef struct FakeCall {
     unsigned long request;
@@ -38,7 +36,6 @@ typedef struct FakeKernel {
     int unmap_errno;            /* every UNMAP_DMA fails with this, if set */
     int maps;
     GArray *calls;
-    uint8_t low[RAM_SPLIT], high[RAM_SPLIT];   /* the two RAM regions */
 } FakeKernel;
 
 static FakeKernel fk;
@@ -76,19 +73,6 @@ static int fake_ioctl(void *opaque, int fd, unsigned long request, void *arg)
     g_assert_not_reached();
 }
 
-static void *fake_ram_ptr(void *opaque, hwaddr addr, hwaddr *len,
-                          bool *readonly)
-{
-    hwaddr end = addr < RAM_SPLIT ? RAM_SPLIT : RAM_END;
-
-    if (addr >= RAM_END) {
-        return NULL;
-    }
-    *len = MIN(*len, end - addr);
-    *readonly = addr >= RAM_SPLIT;
-    return addr < RAM_SPLIT ? &fk.low[addr] : &fk.high[addr - RAM_SPLIT];
-}
-
 static const IOASIDVfioKernel fake_kernel = {
     .ioctl = fake_ioctl,
     .ram_ptr = fake_ram_ptr,
@@ -116,24 +100,11 @@ static void fake_reset(int cc_answer)
 /* A context as ioasid_backend_new_kernel() makes it, without QOM */
 static IOASIDBackend *be_new(bool enforced, uint32_t max_mappings)
 {
-    IOASIDBackend *be = g_new0(IOASIDBackend, 1);
-    uint32_t ioasid = 0;
-
-    be->ops = &ioasid_vfio_type1_ops;
-    be->host = ioasid_vfio_type1_new(&fake_kernel, CONTAINER_FD, enforced,
-                                     true, 0x1000, max_mappings);
-    be->devices = g_hash_table_new_full(NULL, NULL, NULL, g_free);
-    g_assert_true(be->ops->open(be, &error_abort));
-    g_assert_cmpint(be->ops->alloc(be, 0, &ioasid), ==, 0);
-    g_assert_cmpuint(ioasid, ==, 1);
-    return be;
-}
-
-static void be_free(IOASIDBackend *be)
-{
-    be->ops->close(be);
-    g_hash_table_destroy(be->devices);
-    g_free(be);
+    return fake_context(&ioasid_vfio_type1_ops,
+                        ioasid_vfio_type1_new(&fake_kernel, CONTAINER_FD,
+                                              enforced, true, 0x1000,
+                                              max_mappings),
+                        IOASID_VFIO_TYPE1_IOASID);
 }
 
 static uint64_t mapping_count(IOASIDBackend *be)
@@ -281,7 +252,7 @@ static void test_info(void)
     g_assert_cmpuint(info.max_mappings, ==, 7);
     /* one container, one address space */
     g_assert_cmpint(be->ops->alloc(be, 0, &ioasid), ==, -ENOSPC);
-    be_free(be);
+    fake_context_free(be);
 
     be = be_new(false, 7);
     g_assert_cmpint(be->ops->get_info(be, &info), ==, 0);
@@ -292,7 +263,7 @@ static void test_info(void)
     g_assert_cmpint(be->ops->alloc(be, 0x80, &ioasid), ==, -EINVAL);
     g_assert_cmpint(be->ops->map_dma(be, 1, 0, 0x1000, 0, RW), ==, -ENOENT);
     g_assert_cmpuint(fk.calls->len, ==, 0);
-    be_free(be);
+    fake_context_free(be);
 }
 
 static void test_map_splits_at_ram_regions(void)
@@ -310,12 +281,12 @@ static void test_map_splits_at_ram_regions(void)
     g_assert_cmphex(call(0)->iova, ==, 0x40000000);
     g_assert_cmphex(call(0)->size, ==, 0x10000);
     g_assert_cmphex(call(0)->vaddr, ==,
-                    (uintptr_t)&fk.low[RAM_SPLIT - 0x10000]);
+                    (uintptr_t)&fake_ram_low[RAM_SPLIT - 0x10000]);
     g_assert_cmphex(call(0)->flags, ==,
                     VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE);
     g_assert_cmphex(call(1)->iova, ==, 0x40010000);
     g_assert_cmphex(call(1)->size, ==, 0x10000);
-    g_assert_cmphex(call(1)->vaddr, ==, (uintptr_t)&fk.high[0]);
+    g_assert_cmphex(call(1)->vaddr, ==, (uintptr_t)&fake_ram_high[0]);
     /* read-only RAM is mapped read-only, whatever was asked */
     g_assert_cmphex(call(1)->flags, ==, VFIO_DMA_MAP_FLAG_READ);
     g_assert_cmpuint(mapping_count(be), ==, 1);
@@ -345,7 +316,7 @@ static void test_map_splits_at_ram_regions(void)
     g_assert_cmpint(be->ops->unmap_dma(be, 1, 0, 0x1000, &unmapped), ==, 0);
     g_assert_cmphex(unmapped, ==, 0);
     g_assert_cmpuint(fk.calls->len, ==, 3);
-    be_free(be);
+    fake_context_free(be);
 }
 
 static void test_map_failure_undoes_its_pieces(void)
@@ -381,7 +352,7 @@ static void test_map_failure_undoes_its_pieces(void)
     g_assert_cmpuint(q.space[0].failed_calls, ==, 3);
     g_assert_cmpuint(q.space[0].quota_refused, ==, 1);
     g_assert_cmpuint(q.space[0].mapping_count, ==, 0);
-    be_free(be);
+    fake_context_free(be);
 }
 
 static void test_limit_and_unmap_failure(void)
@@ -408,7 +379,7 @@ static void test_limit_and_unmap_failure(void)
     g_assert_cmpint(be->ops->free(be, 1), ==, -EBUSY);
     /* closing unmaps what is left, one kernel call per mapping */
     before = fk.calls->len;
-    be_free(be);
+    fake_context_free(be);
     g_assert_cmpuint(fk.calls->len, ==, before + 2);
     for (i = before; i < before + 2; i++) {
         g_assert_cmpuint(call(i)->request, ==, VFIO_IOMMU_UNMAP_DMA);
@@ -431,7 +402,7 @@ static void test_not_enforced_cannot_block(void)
     g_assert_cmpint(be->ops->mapping_counts(be, 1, &total, &nosnoop), ==, 0);
     g_assert_cmpuint(total, ==, 1);
     g_assert_cmpuint(nosnoop, ==, 1);
-    be_free(be);
+    fake_context_free(be);
 }
 
 /* query-ioasid: what the guest asked, and what the host applies */
@@ -485,7 +456,7 @@ static void test_query_asked_and_applied(void)
 
     g_assert_cmpint(be->ops->detach(be, 1, 5, IOASID_NO_PASID), ==, 0);
     g_assert_cmpint(be->ops->detach(be, 1, 5, IOASID_NO_PASID), ==, -ENODEV);
-    be_free(be);
+    fake_context_free(be);
 }
 
 int main(int argc, char **argv)
