@@ -94,7 +94,7 @@ typedef struct VFIOIoasidContainer {
     int groupid;                /* type1: of the first group */
     bool iommufd;
     uint32_t ioas_id;           /* iommufd: the IOAS */
-    IOASIDVfioCoherency coherency;
+    IOASIDVfioCoherency coherency;     /* type1: the container's answer */
     int coherency_err;
     bool snoop_viommu;          /* a vIOMMU with snoop control in front */
     /* the relay plan */
@@ -297,11 +297,10 @@ bool vfio_ioasid_iommufd_connect(VFIOContainerBase *bcontainer, int fd,
         return false;
     }
     /*
-     * Each device was checked before it was attached: behind a vIOMMU
-     * with snoop control, only devices whose every HWPT enforces.
+     * Each device was checked before it was attached (behind a vIOMMU
+     * with snoop control, only devices whose HWPTs enforce), and its
+     * condition (b) is its own HWPT's: the IOAS has no coherency of its own
      */
-    c->coherency = c->snoop_viommu ? IOASID_VFIO_COHERENCY_ENFORCED
-                                   : IOASID_VFIO_COHERENCY_UNKNOWN;
     trace_vfio_ioasid_iommufd_connect(ioas_id, c->snoop_viommu);
     if (!vfio_ioasid_container_follow(c, c->snoop_viommu, errp)) {
         error_prepend(errp, "IOAS %u: ", ioas_id);

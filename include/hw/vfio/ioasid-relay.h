@@ -10,7 +10,6 @@
 #define HW_VFIO_IOASID_RELAY_H
 
 #include "exec/memory.h"
-#include "qemu/interval-tree.h"
 #include "system/ioasid.h"
 
 typedef struct IOASIDRelayGuestIOMMU IOASIDRelayGuestIOMMU;
